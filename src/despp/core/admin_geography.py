@@ -1,0 +1,1 @@
+"""Admin for towns, troops and counties."""

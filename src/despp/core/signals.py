@@ -1,0 +1,1 @@
+"""Receivers that write the access audit for authentication events."""
