@@ -7,3 +7,6 @@ def locked_out(
     request: HttpRequest, credentials: dict | None = None, *args: object, **kwargs: object
 ) -> HttpResponse:
     return HttpResponse("Account locked", status=403)
+
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The auditor's search over the access audit."""
+
+urlpatterns: list = []
