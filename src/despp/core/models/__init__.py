@@ -2,7 +2,14 @@
 
 from despp.core.models.audit import AccessAudit, AuditAction, AuditOutcome
 from despp.core.models.eventlog import Event
-from despp.core.models.geography import County, Policing, Provenance, Town, Troop
+from despp.core.models.geography import (
+    County,
+    Policing,
+    Provenance,
+    ReferenceState,
+    Town,
+    Troop,
+)
 from despp.core.models.identity import Agency, AgencyKind, ApiToken, User
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Event",
     "Policing",
     "Provenance",
+    "ReferenceState",
     "Town",
     "Troop",
     "User",
