@@ -1,5 +1,7 @@
 from django.http import HttpRequest
 
+from despp.portal.content import DEPARTMENT
+
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {"site_name": "Department of Emergency Services and Public Protection"}
+    return {"site_name": DEPARTMENT.name, "department": DEPARTMENT}

@@ -1,0 +1,15 @@
+"""Every public page of the services hub, as (name, path) pairs for the browser tests."""
+
+from despp.portal.content import DIVISIONS
+
+PUBLIC_PAGES: list[tuple[str, str]] = [
+    ("home", "/"),
+    *((f"division-{division.slug}", f"/divisions/{division.slug}/") for division in DIVISIONS),
+    ("search-form", "/search/"),
+    ("search-with-results", "/search/?q=training"),
+    ("search-without-results", "/search/?q=zebra+crossing"),
+    ("search-error", "/search/?q="),
+    ("accessibility-statement", "/accessibility/"),
+    ("privacy", "/privacy/"),
+    ("not-found", "/no-such-page/"),
+]
