@@ -1,8 +1,11 @@
 """The access audit (CJIS 5.4.1): who did what to which non-public record, when, from where,
-and whether it succeeded. Rows are only ever inserted."""
+and whether it succeeded. Rows are only ever inserted (CJIS 5.4.5): the model refuses updates
+and deletes, and so do database triggers (migration 0002)."""
 
 from django.conf import settings
 from django.db import models
+
+from despp.core.models.appendonly import AppendOnlyModel
 
 
 class AuditAction(models.TextChoices):
@@ -26,7 +29,7 @@ class AuditOutcome(models.TextChoices):
     FAILURE = "failure", "Failure"
 
 
-class AccessAudit(models.Model):
+class AccessAudit(AppendOnlyModel):
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

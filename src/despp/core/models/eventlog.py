@@ -4,13 +4,19 @@ CAD timelines, chain of custody, alert history and workflow transitions are all 
 global and monotonic (it drives live feeds and `Last-Event-ID`); `position` numbers the events
 of one stream from 1, and (stream, position) is unique, so two writers racing to extend the
 same stream cannot both succeed.
+
+Rows are only ever inserted, through `despp.core.eventlog.append`. The model refuses to update
+or delete a stored event, and database triggers (migration 0002) refuse it for any other client
+too; the hash chain exposes whatever gets past both.
 """
 
 from django.conf import settings
 from django.db import models
 
+from despp.core.models.appendonly import AppendOnlyModel
 
-class Event(models.Model):
+
+class Event(AppendOnlyModel):
     seq = models.BigAutoField(primary_key=True)
     stream = models.CharField(max_length=80)
     position = models.PositiveIntegerField()
