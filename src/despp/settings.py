@@ -119,14 +119,25 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 # CJIS 5.5.3: lock after 5 consecutive failures for at least 10 minutes, per user name.
 AXES_FAILURE_LIMIT = env_int("DESPP_LOCKOUT_FAILURES", 5, minimum=1)
+if AXES_FAILURE_LIMIT > 5:
+    raise ImproperlyConfigured("DESPP_LOCKOUT_FAILURES may not exceed 5 (CJIS 5.5.3)")
 AXES_COOLOFF_TIME = env_int("DESPP_LOCKOUT_MINUTES", 10, minimum=10) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "despp.core.views.locked_out"
+# axes.W006 asks for 'ip_address' among the lockout parameters. We lock per user name only, as
+# CJIS words it: a whole PSAP or barracks shares one NAT address, and an IP lockout would let
+# one mistyping (or hostile) workstation lock every dispatcher out during an emergency. Spraying
+# passwords across many names from one address is throttled at the reverse proxy instead (see
+# docs/roles.md, "Sign-in controls").
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # CJIS 5.5.5: the session locks after 30 idle minutes of what a person does; an absolute
 # lifetime of one long shift bounds every session whatever happens.
 DESPP_IDLE_MINUTES = env_int("DESPP_IDLE_MINUTES", 30, minimum=1)
+# Requests that do not count as activity, besides those marked `X-Despp-Passive: 1` and SSE
+# streams (Accept: text/event-stream): comma-separated path prefixes.
+DESPP_PASSIVE_PATH_PREFIXES = env_list("DESPP_PASSIVE_PATH_PREFIXES", [])
 SESSION_COOKIE_AGE = env_int("DESPP_SESSION_HOURS", 12, minimum=1) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

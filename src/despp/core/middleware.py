@@ -1,8 +1,81 @@
-"""Session controls: idle lock (CJIS 5.5.5) and MFA enforcement for privileged roles."""
+"""Session controls: the idle lock (CJIS 5.5.5) and MFA enforcement (CJIS v6.0 IA-2).
+
+The idle clock counts what a person does. A console that polls (HTMX, header
+`X-Despp-Passive: 1`), listens to a live feed (`Accept: text/event-stream`), or calls a path in
+`DESPP_PASSIVE_PATH_PREFIXES` does not keep the session alive, or a dispatch screen left on a
+desk would never lock. A session also ends after `SESSION_COOKIE_AGE` however busy it is.
+"""
 
 from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from despp.core.models import User
+from despp.core.permissions import mfa_required
+
+LAST_ACTIVITY_KEY = "despp_last_activity"
+SIGNED_IN_KEY = "despp_signed_in_at"
+ENDED_REASON_KEY = "despp_session_ended"
+LOGOUT_REASON_ATTR = "despp_logout_reason"
+# Writing the session on every click costs a database write; moving the clock at most every
+# few seconds only ever ends a session sooner, never later.
+_CLOCK_GRANULARITY_SECONDS = 5
+
+IDLE = "idle"
+LIFETIME = "lifetime"
+
+# Public pages and the API (whose session auth checks MFA itself; tokens are issued to vetted
+# clients) are not redirected to the second-factor pages.
+MFA_EXEMPT_NAMESPACES = frozenset({"portal", "api"})
+
+
+def _now() -> float:
+    return timezone.now().timestamp()
+
+
+def start_session_clock(request: HttpRequest) -> None:
+    now = _now()
+    request.session[SIGNED_IN_KEY] = now
+    request.session[LAST_ACTIVITY_KEY] = now
+
+
+def is_passive(request: HttpRequest) -> bool:
+    if request.headers.get("X-Despp-Passive") == "1":
+        return True
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return True
+    prefixes: list[str] = getattr(settings, "DESPP_PASSIVE_PATH_PREFIXES", [])
+    return any(request.path.startswith(prefix) for prefix in prefixes)
+
+
+def _expiry_reason(session: Any, now: float) -> str | None:
+    last = session.get(LAST_ACTIVITY_KEY)
+    if last is not None and now - last > settings.DESPP_IDLE_MINUTES * 60:
+        return IDLE
+    started = session.get(SIGNED_IN_KEY)
+    if started is not None and now - started > settings.SESSION_COOKIE_AGE:
+        return LIFETIME
+    return None
+
+
+def end_session(request: HttpRequest, reason: str) -> None:
+    """Log the user out; the logout receiver audits it with `reason`."""
+    setattr(request, LOGOUT_REASON_ATTR, reason)
+    logout(request)
+    # Survives in the fresh anonymous session so the sign-in page can say why.
+    request.session[ENDED_REASON_KEY] = reason
+
+
+def _login_url(request: HttpRequest) -> str:
+    target = request.headers.get("HX-Current-URL") or request.get_full_path()
+    return f"{reverse('core:login')}?{urlencode({'next': target})}"
 
 
 class IdleSessionMiddleware:
@@ -10,12 +83,77 @@ class IdleSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = _now()
+            session = request.session
+            reason = _expiry_reason(session, now)
+            if reason is not None:
+                end_session(request, reason)
+                if request.headers.get("HX-Request") == "true":
+                    # An HTMX swap would paste the sign-in page into a panel; move the page.
+                    response = HttpResponse(status=200)
+                    response["HX-Redirect"] = _login_url(request)
+                    return response
+            elif session.get(LAST_ACTIVITY_KEY) is None:
+                start_session_clock(request)
+            elif (
+                not is_passive(request)
+                and now - session[LAST_ACTIVITY_KEY] >= _CLOCK_GRANULARITY_SECONDS
+            ):
+                session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 
 
+def mfa_exempt(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a view reachable before the second factor (sign-in, MFA pages, sign-out)."""
+    view.mfa_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_verified(user: Any) -> bool:
+    """Whether this session passed the second factor (django-otp's OTPMiddleware sets it)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check()) if check is not None else False
+
+
+def confirmed_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
 class MfaRequiredMiddleware:
+    """Send a signed-in user who owes a second factor to the verify (or enrol) page.
+
+    Applies to every staff page and the admin; fails closed for views nobody thought about.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if getattr(view_func, "mfa_exempt", False):
+            return None
+        match = request.resolver_match
+        if match is not None and MFA_EXEMPT_NAMESPACES.intersection(match.namespaces):
+            return None
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated or is_verified(user):
+            return None
+        device = confirmed_device(user)
+        if device is None and not mfa_required(user):
+            return None
+        page = "core:mfa-verify" if device is not None else "core:mfa-enrol"
+        url = f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request") == "true":
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
