@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "ninja",  # serves Swagger UI from its bundled static files: /api/docs works offline
     "despp.core",
     "despp.portal",
 ]
