@@ -84,6 +84,13 @@ class CodeForm(forms.Form):
         return str(self.cleaned_data["code"]).strip()
 
 
+class StaffPasswordChangeForm(PasswordChangeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "input"
+
+
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -242,17 +249,19 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
         user=user, confirmed=False, defaults={"name": "Authenticator app"}
     )
     form = CodeForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        if _check_code(form, device):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            otp_login(request, device)
-            audit.record(
-                AuditAction.CREATE, request=request, object_type="mfa_device",
-                object_id=device.pk, detail={"kind": "totp"},
-            )  # fmt: skip
-            messages.success(request, "Two-step verification is set up.")
-            return HttpResponseRedirect(next_url)
+    if request.method == "POST" and form.is_valid() and _check_code(form, device):
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        audit.record(
+            AuditAction.CREATE,
+            request=request,
+            object_type="mfa_device",
+            object_id=device.pk,
+            detail={"kind": "totp"},
+        )
+        messages.success(request, "Two-step verification is set up.")
+        return HttpResponseRedirect(next_url)
     secret = b32encode(device.bin_key).decode("ascii")
     context = {
         "form": form,
@@ -282,7 +291,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    form = StaffPasswordChangeForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             with acting(request):
@@ -302,11 +311,32 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(request, "core/password_change.html", {"form": form}, status=status)
 
 
+AREA_TITLES = {
+    "call": "911 calls",
+    "incident": "CAD incidents",
+    "unit": "Units",
+    "report": "Reports",
+    "records": "Records",
+    "evidence": "Evidence",
+    "lab": "Laboratory",
+    "course": "Training",
+    "credential": "Certification",
+    "accreditation": "Accreditation",
+    "eoc": "Emergency operations",
+    "alert": "Public alerts",
+    "audit": "Audit",
+    "reference": "Reference data",
+    "user": "Accounts",
+    "statewide": "Scope",
+}
+
+
 def _actions_by_area(actions: frozenset[Action]) -> list[tuple[str, list[Action]]]:
     areas: dict[str, list[Action]] = {}
     for action in Action:  # declaration order keeps related actions together
         if action in actions:
-            areas.setdefault(action.value.split(".")[0], []).append(action)
+            area = action.value.split(".")[0]
+            areas.setdefault(AREA_TITLES.get(area, area.capitalize()), []).append(action)
     return list(areas.items())
 
 
