@@ -2,6 +2,8 @@
 configured passive paths do not keep it alive; an absolute lifetime bounds every session."""
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 from django.utils import timezone
 
 from despp.core import middleware
@@ -133,3 +135,25 @@ def test_signing_out_by_hand_is_audited_as_the_users_own_log_off(trooper, sign_i
     assert response.status_code == 302
     assert not is_signed_in(client)
     assert AccessAudit.objects.get(action=AuditAction.LOGOUT).detail == {"reason": "user"}
+
+
+def test_under_asgi_the_idle_lock_and_the_second_factor_behave_the_same(
+    clock, dispatcher, supervisor, sign_in
+):
+    """uvicorn serves the platform through ASGI; the middleware runs natively there too."""
+
+    def asgi_get(signed_in, path: str, headers: dict[str, str] | None = None):
+        client = AsyncClient()
+        client.cookies = signed_in.cookies
+        return async_to_sync(client.get)(path, headers=headers)
+
+    verified = sign_in(dispatcher)
+    clock.advance(20)
+    assert asgi_get(verified, "/staff/", {"X-Despp-Passive": "1"}).status_code == 200
+    clock.advance(11)
+    expired = asgi_get(verified, "/staff/")
+    assert expired.status_code == 302 and expired["Location"].startswith("/staff/login/")
+    assert AccessAudit.objects.get(action=AuditAction.LOGOUT).detail == {"reason": "idle"}
+
+    owing = asgi_get(sign_in(supervisor, mfa=False), "/staff/")
+    assert owing.status_code == 302 and owing["Location"].startswith("/staff/mfa/enrol/")

@@ -9,6 +9,7 @@ desk would never lock. A session also ends after `SESSION_COOKIE_AGE` however bu
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -78,30 +79,53 @@ def _login_url(request: HttpRequest) -> str:
     return f"{reverse('core:login')}?{urlencode({'next': target})}"
 
 
-class IdleSessionMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class _EitherModeMiddleware:
+    """Runs natively in both WSGI and ASGI stacks, so live feeds (async views) under uvicorn
+    do not pay for a sync hop at this layer; the database work goes through sync_to_async."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated:
-            now = _now()
-            session = request.session
-            reason = _expiry_reason(session, now)
-            if reason is not None:
-                end_session(request, reason)
-                if request.headers.get("HX-Request") == "true":
-                    # An HTMX swap would paste the sign-in page into a panel; move the page.
-                    response = HttpResponse(status=200)
-                    response["HX-Redirect"] = _login_url(request)
-                    return response
-            elif session.get(LAST_ACTIVITY_KEY) is None:
-                start_session_clock(request)
-            elif (
-                not is_passive(request)
-                and now - session[LAST_ACTIVITY_KEY] >= _CLOCK_GRANULARITY_SECONDS
-            ):
-                session[LAST_ACTIVITY_KEY] = now
-        return self.get_response(request)
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self.before(request) or self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        answer = await sync_to_async(self.before)(request)
+        return answer or await self.get_response(request)
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        return None
+
+
+class IdleSessionMiddleware(_EitherModeMiddleware):
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.user.is_authenticated:
+            return None
+        now = _now()
+        session = request.session
+        reason = _expiry_reason(session, now)
+        if reason is not None:
+            end_session(request, reason)
+            if request.headers.get("HX-Request") == "true":
+                # An HTMX swap would paste the sign-in page into a panel; move the page.
+                response = HttpResponse(status=200)
+                response["HX-Redirect"] = _login_url(request)
+                return response
+        elif session.get(LAST_ACTIVITY_KEY) is None:
+            start_session_clock(request)
+        elif (
+            not is_passive(request)
+            and now - session[LAST_ACTIVITY_KEY] >= _CLOCK_GRANULARITY_SECONDS
+        ):
+            session[LAST_ACTIVITY_KEY] = now
+        return None
 
 
 def mfa_exempt(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -120,17 +144,12 @@ def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-class MfaRequiredMiddleware:
+class MfaRequiredMiddleware(_EitherModeMiddleware):
     """Send a signed-in user who owes a second factor to the verify (or enrol) page.
 
     Applies to every staff page and the admin; fails closed for views nobody thought about.
+    (Django runs `process_view` in the stack's mode, adapting it as needed.)
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self,
