@@ -302,9 +302,7 @@ def dataset_copy(tmp_path: Path) -> Path:
     return target
 
 
-def test_a_dataset_with_a_town_missing_from_the_boundaries_is_refused_naming_it(
-    dataset_copy, db
-):
+def test_a_dataset_with_a_town_missing_from_the_boundaries_is_refused_naming_it(dataset_copy, db):
     path = dataset_copy / "town_boundaries.geojson"
     collection = json.loads(path.read_text())
     collection["features"] = [

@@ -10,7 +10,7 @@ with the same rules the loader uses. Each correction appends an event on the tow
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -88,7 +88,9 @@ def clean_town_assignment(
     if len(reason) > MAX_REASON_LENGTH:
         raise ValidationError({"reason": f"at most {MAX_REASON_LENGTH} characters"})
     if troop is None and psap is None and policing is None and police_agency is None:
-        raise ValidationError("set at least one of troop, psap, policing, police_agency")
+        raise ValidationError(
+            {NON_FIELD_ERRORS: "set at least one of troop, psap, policing, police_agency"}
+        )
     if policing is not None and policing not in Policing.values:
         raise ValidationError({"policing": f"must be one of {', '.join(Policing.values)}"})
     troop_row = None
