@@ -20,6 +20,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.fixtures_reference import (  # noqa: F401
+    _reference_present,
+    reference_data,
+    reference_data_loaded,
+)
 
 DESKTOP = {"width": 1280, "height": 900}
 _ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"

@@ -12,4 +12,14 @@ PUBLIC_PAGES: list[tuple[str, str]] = [
     ("accessibility-statement", "/accessibility/"),
     ("privacy", "/privacy/"),
     ("not-found", "/no-such-page/"),
+    # Staff pages are the identity part's, but anyone can reach the sign-in page from the footer.
+    ("staff-sign-in", "/staff/login/"),
+]
+
+# Pages that read the reference geography (tests load it first).
+LOOKUP_PAGES: list[tuple[str, str]] = [
+    ("find-form", "/find/"),
+    ("find-answer", "/find/?town=Norfolk"),
+    ("find-suggestions", "/find/?town=new"),
+    ("find-error", "/find/?town="),
 ]

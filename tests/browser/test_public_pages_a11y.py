@@ -8,12 +8,13 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser.pages import PUBLIC_PAGES
+from tests.browser.pages import LOOKUP_PAGES, PUBLIC_PAGES
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = [pytest.param(1280, id="desktop"), pytest.param(320, id="320px")]
 PAGES = [pytest.param(path, id=name) for name, path in PUBLIC_PAGES]
+LOOKUPS = [pytest.param(path, id=name) for name, path in LOOKUP_PAGES]
 
 
 def assert_no_axe_violations(page: Page) -> None:
@@ -34,6 +35,32 @@ def test_public_page_has_no_axe_violations_and_reflows(
     assert_no_axe_violations(page)
     # WCAG 1.4.10: content reflows at 320 CSS px with no horizontal scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("path", LOOKUPS)
+def test_lookup_page_has_no_axe_violations_and_reflows(
+    live_server: LiveServer,
+    reference_data: object,
+    open_page: Callable[..., Page],
+    path: str,
+    width: int,
+) -> None:
+    page = open_page(width=width)
+    page.goto(live_server.url + path)
+    assert_no_axe_violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_list_of_all_towns_is_accessible_when_open(
+    live_server: LiveServer, reference_data: object, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(width=320)
+    page.goto(live_server.url + "/find/")
+    page.get_by_text("Show all 169 towns").click()
+    assert page.get_by_role("link", name="New Milford").is_visible()
+    assert_no_axe_violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
 
 def test_official_banner_disclosure_is_accessible_when_open(

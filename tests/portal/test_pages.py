@@ -113,7 +113,7 @@ def test_unknown_division_is_a_404_in_the_site_style(client: Client) -> None:
     assert emergency_notice_text(html).startswith("In an emergency, call 911.")
 
 
-def test_every_content_link_leads_somewhere_real(client: Client) -> None:
+def test_every_content_link_leads_somewhere_real(client: Client, reference: None) -> None:
     for division in DIVISIONS:
         page = client.get(division.get_absolute_url()).content.decode()
         for section in Section:

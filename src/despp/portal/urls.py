@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("divisions/<slug:slug>/", views.division, name="division"),
     path("search/", views.search, name="search"),
+    path("find/", views.find, name="find"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("privacy/", views.privacy, name="privacy"),
 ]

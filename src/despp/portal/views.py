@@ -4,7 +4,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from despp.core.jurisdiction import ReferenceNotLoadedError
 from despp.portal import search as site_search
+from despp.portal import selectors
 from despp.portal.content import DIVISIONS, TOP_ITEMS_PER_SECTION, get_division
 
 
@@ -49,3 +51,21 @@ def accessibility(request: HttpRequest) -> HttpResponse:
 @require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/privacy.html")
+
+
+@require_safe
+def find(request: HttpRequest) -> HttpResponse:
+    try:
+        names = selectors.town_names()
+    except ReferenceNotLoadedError:
+        lookup = selectors.TownLookup(query="", problem=selectors.LookupProblem.UNAVAILABLE)
+        return render(
+            request, "portal/find.html", {"lookup": lookup, "problem": lookup.problem}, status=503
+        )
+    submitted = "town" in request.GET
+    lookup = selectors.find_town(request.GET.get("town", ""))
+    return render(
+        request,
+        "portal/find.html",
+        {"lookup": lookup, "problem": lookup.problem if submitted else None, "town_names": names},
+    )

@@ -31,6 +31,8 @@ EMERGENCY_TELECOMMUNICATIONS = Division(
                 "the town, a region or the State Police. Answering points report their "
                 "call volumes and answer times to the division every quarter."
             ),
+            href="/find/",
+            link_text="Find who serves a town",
         ),
         Item(
             slug="jurisdiction-api",

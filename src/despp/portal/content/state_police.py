@@ -29,12 +29,14 @@ STATE_POLICE = Division(
         Item(
             slug="troops",
             title="Troops and the towns they cover",
-            summary="Which of the 11 troops serves your town, and from which barracks.",
+            summary="Which of the 11 troops covers your town.",
             detail=(
                 "Each troop works from a barracks and covers a group of towns. In towns "
                 "with their own police department, the troop still patrols state highways "
                 "and helps the local department when asked."
             ),
+            href="/find/",
+            link_text="Find who serves a town",
         ),
         Item(
             slug="records-requests",
