@@ -72,6 +72,29 @@ def test_official_banner_disclosure_is_accessible_when_open(
     assert_no_axe_violations(page)
 
 
+def test_on_a_phone_the_divisions_open_from_a_menu_and_stay_accessible(
+    live_server: LiveServer, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(width=320)
+    page.goto(live_server.url + "/")
+    nav = page.get_by_role("navigation", name="Divisions")
+    first_division = nav.get_by_role("link", name="State Police")
+    assert not first_division.is_visible()
+    nav.get_by_text("Our divisions").click()
+    assert first_division.is_visible()
+    assert_no_axe_violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_on_a_wide_screen_the_divisions_are_always_shown(
+    live_server: LiveServer, page: Page
+) -> None:
+    page.goto(live_server.url + "/")
+    nav = page.get_by_role("navigation", name="Divisions")
+    assert nav.get_by_role("link", name="Statewide 911").is_visible()
+    assert not nav.get_by_text("Our divisions").is_visible()
+
+
 def test_tab_from_the_top_reaches_the_skip_link_first(live_server: LiveServer, page: Page) -> None:
     page.goto(live_server.url + "/")
     page.keyboard.press("Tab")
