@@ -139,6 +139,9 @@ DESPP_IDLE_MINUTES = env_int("DESPP_IDLE_MINUTES", 30, minimum=1)
 # Requests that do not count as activity, besides those marked `X-Despp-Passive: 1` and SSE
 # streams (Accept: text/event-stream): comma-separated path prefixes.
 DESPP_PASSIVE_PATH_PREFIXES = env_list("DESPP_PASSIVE_PATH_PREFIXES", [])
+# CJIS 5.5.2.2: one session per user; a new sign-in ends the older session. Roles listed here
+# (role values, e.g. "dispatcher") may hold several: the agency's documented override.
+DESPP_CONCURRENT_SESSION_ROLES = env_list("DESPP_CONCURRENT_SESSION_ROLES", [])
 SESSION_COOKIE_AGE = env_int("DESPP_SESSION_HOURS", 12, minimum=1) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -14,6 +14,8 @@ from despp.core.management.commands.load_demo import (
     DEMO_TOTP_KEY,
     DEMO_TOTP_SECRET,
     DEMO_USERS,
+    DemoUser,
+    demo_agency,
 )
 from despp.core.models import AccessAudit, User
 from despp.core.permissions import MFA_ROLES, Role, roles_of
@@ -34,7 +36,10 @@ def load_demo() -> str:
 
 def test_load_demo_creates_one_user_per_role_in_a_sensible_agency(agencies):
     assert "14 new" in load_demo()
-    users = {user.username: user for user in User.objects.select_related("agency")}
+    users = {
+        user.username: user
+        for user in User.objects.select_related("agency").filter(username__in=BRIEF_NAMES)
+    }
     assert set(users) == BRIEF_NAMES
     assert {role for user in users.values() for role in roles_of(user)} == set(Role)
     assert users["trooper"].agency.code == "csp-troop-c"
@@ -73,10 +78,10 @@ def test_load_demo_is_refused_in_production(agencies, settings):
     assert not User.objects.exists()
 
 
-def test_load_demo_without_reference_agencies_says_to_load_them_first(db):
-    with pytest.raises(CommandError, match="despp load-reference"):
-        load_demo()
-    assert not User.objects.exists()
+def test_a_demo_agency_missing_from_the_reference_data_says_to_load_it_first(db):
+    lost = DemoUser("lost", Role.TROOPER, "Lost", ("csp-troop-z",))
+    with pytest.raises(CommandError, match=r"csp-troop-z.*despp load-reference"):
+        demo_agency(lost)
 
 
 @pytest.mark.parametrize("username", sorted(BRIEF_NAMES))

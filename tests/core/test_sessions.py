@@ -157,3 +157,32 @@ def test_under_asgi_the_idle_lock_and_the_second_factor_behave_the_same(
 
     owing = asgi_get(sign_in(supervisor, mfa=False), "/staff/")
     assert owing.status_code == 302 and owing["Location"].startswith("/staff/mfa/enrol/")
+
+
+def signed_in_a_minute_earlier(client) -> None:
+    session = client.session
+    session[middleware.LOGIN_STAMP_KEY] -= 60
+    session.save()
+
+
+def test_signing_in_elsewhere_ends_the_older_session(trooper, sign_in):
+    first = sign_in(trooper)
+    signed_in_a_minute_earlier(first)
+    second = sign_in(trooper)
+    assert second.get("/staff/").status_code == 200
+    response = first.get("/staff/")
+    assert response.status_code == 302
+    assert not is_signed_in(first)
+    assert "signed in somewhere else" in first.get(response["Location"]).content.decode()
+    assert second.get("/staff/").status_code == 200
+    ended = AccessAudit.objects.get(action=AuditAction.LOGOUT)
+    assert ended.detail == {"reason": "superseded"} and ended.username == "trooper"
+
+
+def test_a_role_the_agency_lets_hold_several_sessions_keeps_them(dispatcher, sign_in, settings):
+    settings.DESPP_CONCURRENT_SESSION_ROLES = ["dispatcher"]
+    first = sign_in(dispatcher)
+    signed_in_a_minute_earlier(first)
+    second = sign_in(dispatcher)
+    assert first.get("/staff/").status_code == 200
+    assert second.get("/staff/").status_code == 200

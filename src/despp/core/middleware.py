@@ -3,7 +3,10 @@
 The idle clock counts what a person does. A console that polls (HTMX, header
 `X-Despp-Passive: 1`), listens to a live feed (`Accept: text/event-stream`), or calls a path in
 `DESPP_PASSIVE_PATH_PREFIXES` does not keep the session alive, or a dispatch screen left on a
-desk would never lock. A session also ends after `SESSION_COOKIE_AGE` however busy it is.
+desk would never lock. A session also ends after `SESSION_COOKIE_AGE` however busy it is,
+and when the same account signs in somewhere else (CJIS 5.5.2.2: one session per user), unless
+one of the user's roles is listed in `DESPP_CONCURRENT_SESSION_ROLES` (the agency's documented
+override).
 """
 
 from collections.abc import Callable
@@ -19,18 +22,21 @@ from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from despp.core.models import User
-from despp.core.permissions import mfa_required
+from despp.core.permissions import mfa_required, roles_of
 
 LAST_ACTIVITY_KEY = "despp_last_activity"
 SIGNED_IN_KEY = "despp_signed_in_at"
+LOGIN_STAMP_KEY = "despp_last_login"
 ENDED_REASON_KEY = "despp_session_ended"
 LOGOUT_REASON_ATTR = "despp_logout_reason"
 # Writing the session on every click costs a database write; moving the clock at most every
 # few seconds only ever ends a session sooner, never later.
 _CLOCK_GRANULARITY_SECONDS = 5
+_SAME_SIGN_IN_SECONDS = 1.0
 
 IDLE = "idle"
 LIFETIME = "lifetime"
+SUPERSEDED = "superseded"
 
 # Public pages and the API (whose session auth checks MFA itself; tokens are issued to vetted
 # clients) are not redirected to the second-factor pages.
@@ -45,6 +51,8 @@ def start_session_clock(request: HttpRequest) -> None:
     now = _now()
     request.session[SIGNED_IN_KEY] = now
     request.session[LAST_ACTIVITY_KEY] = now
+    # Wall-clock time of this sign-in, to compare with the account's last_login (see below).
+    request.session[LOGIN_STAMP_KEY] = timezone.now().timestamp()
 
 
 def is_passive(request: HttpRequest) -> bool:
@@ -56,7 +64,25 @@ def is_passive(request: HttpRequest) -> bool:
     return any(request.path.startswith(prefix) for prefix in prefixes)
 
 
-def _expiry_reason(session: Any, now: float) -> str | None:
+def _superseded(session: Any, user: User) -> bool:
+    """Whether the account signed in again after this session did.
+
+    Django stamps `last_login` at every sign-in, within a moment of this session's own stamp
+    (its receiver may run just before or just after ours), so only a stamp clearly newer than
+    ours can come from another sign-in.
+    """
+    stamp = session.get(LOGIN_STAMP_KEY)
+    if stamp is None or user.last_login is None:
+        return False
+    if user.last_login.timestamp() - stamp <= _SAME_SIGN_IN_SECONDS:
+        return False
+    allowed: list[str] = getattr(settings, "DESPP_CONCURRENT_SESSION_ROLES", [])
+    return not any(role.value in allowed for role in roles_of(user))
+
+
+def _expiry_reason(session: Any, now: float, user: User) -> str | None:
+    if _superseded(session, user):
+        return SUPERSEDED
     last = session.get(LAST_ACTIVITY_KEY)
     if last is not None and now - last > settings.DESPP_IDLE_MINUTES * 60:
         return IDLE
@@ -106,11 +132,12 @@ class _EitherModeMiddleware:
 
 class IdleSessionMiddleware(_EitherModeMiddleware):
     def before(self, request: HttpRequest) -> HttpResponse | None:
-        if not request.user.is_authenticated:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
             return None
         now = _now()
         session = request.session
-        reason = _expiry_reason(session, now)
+        reason = _expiry_reason(session, now, user)
         if reason is not None:
             end_session(request, reason)
             if request.headers.get("HX-Request") == "true":

@@ -50,6 +50,10 @@ SYSTEM_USE_NOTICE = (
 ENDED_MESSAGES = {
     middleware.IDLE: "You were signed out after {minutes} minutes without activity.",
     middleware.LIFETIME: "Your session reached its maximum length. Sign in again to continue.",
+    middleware.SUPERSEDED: (
+        "You were signed out here because your account signed in somewhere else. Each "
+        "account may hold one session at a time."
+    ),
 }
 
 
