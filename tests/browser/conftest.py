@@ -16,15 +16,13 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
+from despp.core import jurisdiction
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.fixtures_reference import (  # noqa: F401
-    _reference_present,
-    reference_data,
-    reference_data_loaded,
-)
+from tests.fixtures_reference import Snapshot, reference_snapshot  # noqa: F401
 
 DESKTOP = {"width": 1280, "height": 900}
 _ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
@@ -68,3 +66,19 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 def page(open_page: Callable[..., Page]) -> Page:
     """A desktop-sized page in a fresh browser context."""
     return open_page()
+
+
+@pytest.fixture
+def reference_data(
+    reference_snapshot: Snapshot,  # noqa: F811
+    transactional_db: None,
+) -> Iterator[None]:
+    """The shipped reference geography, committed so that the live server's thread sees it
+    (the flush after each browser test removes it). One transaction, because the rows refer
+    to each other and their foreign keys are checked at commit."""
+    with transaction.atomic():
+        for model, rows in reference_snapshot.items():
+            model._default_manager.bulk_create(model(**row) for row in rows)
+    jurisdiction.invalidate()
+    yield
+    jurisdiction.invalidate()

@@ -9,9 +9,8 @@ from despp.core import jurisdiction
 from despp.core.models import ReferenceState
 from tests.fixtures_reference import (  # noqa: F401
     ReferenceData,
-    _reference_present,
     reference_data,
-    reference_data_loaded,
+    reference_snapshot,
 )
 
 

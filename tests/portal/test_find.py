@@ -17,9 +17,10 @@ def test_a_state_police_town_shows_its_troop_and_says_which_answers_are_estimate
 ) -> None:
     facts = fact_lines("Norfolk")
     assert facts["County"] == ("Litchfield County", "")
+    assert facts["Who polices the town"] == ("The State Police", "Named in a published source.")
     police, police_note = facts["Primary police agency"]
     assert police.startswith("State Police Troop B")
-    assert police_note.startswith("The State Police is the town's primary police agency.")
+    assert police_note.startswith("Estimated from the troop with the nearest barracks")
     assert facts["State Police troop for the area"] == (
         "Troop B",
         "Estimated from the nearest State Police barracks: no published source names it.",
@@ -35,9 +36,12 @@ def test_a_sourced_answer_says_it_is_named_in_a_published_source(reference: None
 
 
 def test_a_town_with_its_own_department_names_that_department(reference: None) -> None:
-    police, note = fact_lines("Hartford")["Primary police agency"]
-    assert police == "Hartford Police Department"
-    assert note.startswith("The town has its own police department.")
+    facts = fact_lines("Hartford")
+    assert facts["Who polices the town"][0] == "The town's own police department"
+    assert facts["Primary police agency"] == (
+        "Hartford Police Department",
+        "Named in a published source.",
+    )
 
 
 def test_town_names_match_whatever_the_case_and_spacing(reference: None) -> None:

@@ -35,11 +35,15 @@ _PSAP_DERIVED = (
     "Worked out by a rule (the town's own police dispatch, or else the State Police district "
     "dispatch center): no published source names it."
 )
-_POLICING_SUMMARIES: dict[str, str] = {
-    Policing.MUNICIPAL: "The town has its own police department.",
-    Policing.STATE_POLICE: "The State Police is the town's primary police agency.",
-    Policing.SPLIT: "The town has its own police department; the State Police also serves it.",
+_POLICING: dict[str, str] = {
+    Policing.MUNICIPAL: "The town's own police department",
+    Policing.STATE_POLICE: "The State Police",
+    Policing.SPLIT: "The town's own police department, with the State Police",
 }
+# A State Police town's agency is its troop, so an estimated agency means an estimated troop.
+_AGENCY_INFERRED = (
+    "Estimated from the troop with the nearest barracks: no published source names it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +64,14 @@ def describe(answer: Jurisdiction) -> tuple[FactLine, ...]:
     return (
         FactLine("County", f"{answer.county} County" if answer.county else unknown, ""),
         FactLine(
+            "Who polices the town",
+            _POLICING.get(answer.policing or "", unknown),
+            _note(answer.policing_provenance),
+        ),
+        FactLine(
             "Primary police agency",
             answer.police_agency_name or unknown,
-            " ".join(
-                part
-                for part in (
-                    _POLICING_SUMMARIES.get(answer.policing or "", ""),
-                    _note(answer.police_agency_provenance),
-                )
-                if part
-            ),
+            _note(answer.police_agency_provenance, {Provenance.INFERRED: _AGENCY_INFERRED}),
         ),
         FactLine(
             "State Police troop for the area",
