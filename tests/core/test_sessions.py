@@ -186,3 +186,12 @@ def test_a_role_the_agency_lets_hold_several_sessions_keeps_them(dispatcher, sig
     second = sign_in(dispatcher)
     assert first.get("/staff/").status_code == 200
     assert second.get("/staff/").status_code == 200
+
+
+def test_deactivating_an_account_ends_its_open_sessions(trooper, sign_in):
+    client = sign_in(trooper)
+    assert client.get("/staff/").status_code == 200
+    trooper.is_active = False
+    trooper.save()
+    assert client.get("/staff/").status_code == 302
+    assert client.get("/api/me").status_code == 401
