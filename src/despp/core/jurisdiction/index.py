@@ -10,6 +10,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -28,10 +29,13 @@ class InvalidCoordinateError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Jurisdiction:
+class Jurisdiction(NamedTuple):
     """Who answers for a point. In-state answers carry the town's facts with the provenance of
-    each; out-of-state answers carry the nearest town and the distance to its boundary."""
+    each; out-of-state answers carry the nearest town and the distance to its boundary.
+
+    Immutable (in-state answers are shared by every caller) and a NamedTuple because it is
+    built twice as fast as a frozen dataclass: out-of-state answers are built per call.
+    """
 
     in_state: bool
     town: str | None = None

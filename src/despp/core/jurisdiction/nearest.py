@@ -161,7 +161,7 @@ class NearestTown:
         start, end = self._cell_start[cell], self._cell_start[cell + 1]
         point = shapely_lib.points(self.projection.forward(lon, lat), _KEEP_NAN)
         distances = shapely_lib.distance(point, self._group_geometry[start:end])
-        best = int(np.argmin(distances))  # first minimum: groups are in town-rank order
+        best = int(distances.argmin())  # first minimum: groups are in town-rank order
         return self._group_town[start + best], float(distances[best])
 
     def _nearest_far(self, lon: float, lat: float) -> tuple[int, float]:

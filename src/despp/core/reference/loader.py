@@ -250,8 +250,13 @@ def bump_revision(*, geometry_digest: str | None = None, dataset: str | None = N
     return state.revision
 
 
-def load_reference(path: Path = DEFAULT_DATASET) -> LoadReport:
-    """Load (or reload) the reference dataset in `path`; see the module docstring."""
+def load_reference(path: Path = DEFAULT_DATASET, *, record_event: bool = True) -> LoadReport:
+    """Load (or reload) the reference dataset in `path`; see the module docstring.
+
+    A load that changes something appends a `reference.loaded` event on the `reference`
+    stream; `record_event=False` is for test fixtures that load the data once per session and
+    must not leave an event behind in every other test's event log.
+    """
     from despp.core import jurisdiction
 
     plan = build_plan(read_dataset(path))
@@ -296,17 +301,18 @@ def load_reference(path: Path = DEFAULT_DATASET) -> LoadReport:
         digest = _geometry_digest(plan)
         if report.changed or state is None or state.geometry_digest != digest:
             report.revision = bump_revision(geometry_digest=digest, dataset=str(path))
-            eventlog.append(
-                REFERENCE_STREAM,
-                "reference.loaded",
-                {
-                    "dataset": path.name,
-                    "revision": report.revision,
-                    "created": dict(report.created),
-                    "updated": dict(report.updated),
-                    "overrides_kept": report.overrides_kept,
-                },
-            )
+            if record_event:
+                eventlog.append(
+                    REFERENCE_STREAM,
+                    "reference.loaded",
+                    {
+                        "dataset": path.name,
+                        "revision": report.revision,
+                        "created": dict(report.created),
+                        "updated": dict(report.updated),
+                        "overrides_kept": report.overrides_kept,
+                    },
+                )
         else:
             report.revision = state.revision
         transaction.on_commit(jurisdiction.invalidate)
