@@ -3,9 +3,10 @@
 import re
 
 import pytest
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.test import Client, RequestFactory
 from django.utils.html import escape
-from django.views.defaults import server_error
+from django.views.defaults import bad_request, permission_denied, server_error
 
 from despp.portal.content import DIVISIONS, Section
 
@@ -160,3 +161,23 @@ def test_signed_in_staff_see_their_name_and_a_sign_out_button(trooper, sign_in) 
         html,
     )
     assert '<button class="link-button" type="submit">Sign out</button>' in html
+
+
+def test_permission_and_bad_request_pages_render_in_the_site_style() -> None:
+    request = RequestFactory().get("/")
+    for response, heading in (
+        (permission_denied(request, PermissionDenied()), "You cannot open this page"),
+        (bad_request(request, SuspiciousOperation()), "The request could not be understood"),
+    ):
+        html = response.content.decode()
+        assert f"<h1>{heading}</h1>" in html
+        assert emergency_notice_text(html).startswith("In an emergency, call 911.")
+
+
+def test_a_form_posted_without_its_csrf_token_gets_the_expired_form_page() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/staff/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<h1>Your form has expired</h1>" in html
+    assert emergency_notice_text(html).startswith("In an emergency, call 911.")
