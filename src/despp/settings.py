@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "despp.core.middleware.IdleSessionMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "despp.core.middleware.MfaRequiredMiddleware",
+    "despp.core.middleware.PasswordAgeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -114,6 +115,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "despp.core.passwords.ContextWordValidator"},
 ]
+# CJIS v6.0 IA-5(1): passwords of accounts that reach CJI change at least yearly (0 turns it
+# off). Other accounts never expire (OWASP ASVS 6.2.10); docs/roles.md records the deviation.
+DESPP_PASSWORD_MAX_AGE_DAYS = env_int("DESPP_PASSWORD_MAX_AGE_DAYS", 365, minimum=0)
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "portal:home"

@@ -1,7 +1,10 @@
 """Sign-in with the CJIS system-use notice, sign-out, password change and the staff home."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from despp.core.models import AccessAudit, AuditAction, AuditOutcome, User
 from despp.core.permissions import MATRIX, Role
@@ -197,3 +200,42 @@ def test_every_area_of_the_matrix_has_a_heading_on_staff_home():
     from despp.core.views import AREA_TITLES
 
     assert {action.value.split(".")[0] for action in Action} <= set(AREA_TITLES)
+
+
+def _password_set_days_ago(user: User, days: int) -> None:
+    with_password(user)
+    User.objects.filter(pk=user.pk).update(
+        password_changed_at=timezone.now() - timedelta(days=days)
+    )
+
+
+def test_an_account_reaching_cji_with_a_year_old_password_must_change_it_first(trooper, sign_in):
+    _password_set_days_ago(trooper, 366)
+    client = sign_in(trooper)
+    response = client.get("/staff/")
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/password/?next=%2Fstaff%2F"
+    page = client.get(response["Location"])
+    assert "more than 365 days old" in page.content.decode()
+    new = "amber-quarry-violin-seven"
+    changed = client.post(
+        "/staff/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new, "next": "/staff/"},
+    )
+    assert changed["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200
+
+
+def test_a_fresh_password_and_an_account_without_cji_are_not_sent_to_change_it(
+    trooper, coordinator, sign_in
+):
+    _password_set_days_ago(trooper, 300)
+    _password_set_days_ago(coordinator, 5 * 365)  # OWASP ASVS 6.2.10: no forced rotation
+    assert sign_in(trooper).get("/staff/").status_code == 200
+    assert sign_in(coordinator, mfa=False).get("/staff/").status_code == 200
+
+
+def test_password_age_can_be_turned_off(trooper, sign_in, settings):
+    settings.DESPP_PASSWORD_MAX_AGE_DAYS = 0
+    _password_set_days_ago(trooper, 1000)
+    assert sign_in(trooper).get("/staff/").status_code == 200

@@ -6,10 +6,11 @@ The idle clock counts what a person does. A console that polls (HTMX, header
 desk would never lock. A session also ends after `SESSION_COOKIE_AGE` however busy it is,
 and when the same account signs in somewhere else (CJIS 5.5.2.2: one session per user), unless
 one of the user's roles is listed in `DESPP_CONCURRENT_SESSION_ROLES` (the agency's documented
-override).
+override). An account that reaches CJI whose password is older than a year is sent to change it.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -22,7 +23,7 @@ from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from despp.core.models import User
-from despp.core.permissions import mfa_required, roles_of
+from despp.core.permissions import CJI_ROLES, mfa_required, roles_of
 
 LAST_ACTIVITY_KEY = "despp_last_activity"
 SIGNED_IN_KEY = "despp_signed_in_at"
@@ -171,6 +172,23 @@ def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
+def _staff_page(request: HttpRequest, view_func: Callable[..., HttpResponse], mark: str) -> bool:
+    """A page these controls guard: not public, not the API, not marked exempt with `mark`."""
+    if getattr(view_func, mark, False):
+        return False
+    match = request.resolver_match
+    return match is None or not MFA_EXEMPT_NAMESPACES.intersection(match.namespaces)
+
+
+def _send_to(request: HttpRequest, view_name: str) -> HttpResponse:
+    url = f"{reverse(view_name)}?{urlencode({'next': request.get_full_path()})}"
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
 class MfaRequiredMiddleware(_EitherModeMiddleware):
     """Send a signed-in user who owes a second factor to the verify (or enrol) page.
 
@@ -185,10 +203,7 @@ class MfaRequiredMiddleware(_EitherModeMiddleware):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if getattr(view_func, "mfa_exempt", False):
-            return None
-        match = request.resolver_match
-        if match is not None and MFA_EXEMPT_NAMESPACES.intersection(match.namespaces):
+        if not _staff_page(request, view_func, "mfa_exempt"):
             return None
         user = request.user
         if not isinstance(user, User) or not user.is_authenticated or is_verified(user):
@@ -196,10 +211,43 @@ class MfaRequiredMiddleware(_EitherModeMiddleware):
         device = confirmed_device(user)
         if device is None and not mfa_required(user):
             return None
-        page = "core:mfa-verify" if device is not None else "core:mfa-enrol"
-        url = f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}"
-        if request.headers.get("HX-Request") == "true":
-            response = HttpResponse(status=200)
-            response["HX-Redirect"] = url
-            return response
-        return HttpResponseRedirect(url)
+        return _send_to(request, "core:mfa-verify" if device is not None else "core:mfa-enrol")
+
+
+def password_expired(user: User) -> bool:
+    """CJIS v6.0 IA-5(1): the password of an account that reaches CJI (or a superuser's)
+    changes at least every DESPP_PASSWORD_MAX_AGE_DAYS. Other accounts follow OWASP ASVS
+    6.2.10 and never expire. An account whose password was never set here (no date) is not
+    forced."""
+    max_days: int = settings.DESPP_PASSWORD_MAX_AGE_DAYS
+    if not max_days or user.password_changed_at is None:
+        return False
+    if not user.is_superuser and not roles_of(user) & CJI_ROLES:
+        return False
+    return timezone.now() - user.password_changed_at > timedelta(days=max_days)
+
+
+class PasswordAgeMiddleware(_EitherModeMiddleware):
+    """Send a person whose password is past its age to change it before anything else."""
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if not _staff_page(request, view_func, "password_age_exempt") or getattr(
+            view_func, "mfa_exempt", False
+        ):
+            return None
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated or not password_expired(user):
+            return None
+        return _send_to(request, "core:password-change")
+
+
+def password_age_exempt(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a view reachable with an expired password (the password change itself)."""
+    view.password_age_exempt = True  # type: ignore[attr-defined]
+    return view

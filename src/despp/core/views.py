@@ -31,7 +31,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from despp.core import audit, middleware
-from despp.core.middleware import confirmed_device, is_verified, mfa_exempt
+from despp.core.middleware import (
+    confirmed_device,
+    is_verified,
+    mfa_exempt,
+    password_age_exempt,
+    password_expired,
+)
 from despp.core.models import AuditAction, AuditOutcome, User
 from despp.core.permissions import Action, actions_of, mfa_required, roles_of
 from despp.core.signals import LOGIN_FACTORS_ATTR, NOTICE_ATTR, acting
@@ -289,6 +295,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return render(request, "core/logout.html")
 
 
+@password_age_exempt
 @login_required
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
@@ -302,7 +309,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 form.save()  # the user post_save receiver audits it
             update_session_auth_hash(request, user)
             messages.success(request, "Your password has been changed.")
-            return redirect("core:home")
+            return HttpResponseRedirect(_requested_next(request))
         audit.record(
             AuditAction.PASSWORD_CHANGE,
             request=request,
@@ -311,8 +318,13 @@ def password_change(request: HttpRequest) -> HttpResponse:
             outcome=AuditOutcome.FAILURE,
             detail={"fields": sorted(form.errors)},
         )
-    status = 400 if form.errors else 200
-    return render(request, "core/password_change.html", {"form": form}, status=status)
+    context = {
+        "form": form,
+        "next": _requested_next(request),
+        "expired": password_expired(user),
+        "max_age_days": settings.DESPP_PASSWORD_MAX_AGE_DAYS,
+    }
+    return render(request, "core/password_change.html", context, status=400 if form.errors else 200)
 
 
 AREA_TITLES = {
