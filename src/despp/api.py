@@ -37,19 +37,20 @@ class DesppAPI(NinjaAPI):
     def validation_error_from_error_contexts(
         self, error_contexts: list[ValidationErrorContext]
     ) -> ValidationError:
-        """Name body fields as the client wrote them: `lat`, not `payload.lat`."""
-        error = super().validation_error_from_error_contexts(error_contexts)
-        wrapped = {
-            context.model.__ninja_param_source__: getattr(
-                context.model, "__read_from_single_attr__", None
-            )
-            for context in error_contexts
-        }
-        for item in error.errors:
-            location, *path = item["loc"]
-            if path and wrapped.get(location) and path[0] == wrapped[location]:
-                item["loc"] = (location, *path[1:])
-        return error
+        """Name each field as the client wrote it: `ip`, not `query.ip.lax-or-strict[...]`."""
+        errors = []
+        for context in error_contexts:
+            model = context.model
+            for error in context.pydantic_validation_error.errors(include_url=False):
+                path = _client_path(model, tuple(error["loc"]))
+                errors.append(
+                    {
+                        "loc": (model.__ninja_param_source__, *path),
+                        "msg": error["msg"],
+                        "type": error["type"],
+                    }
+                )
+        return ValidationError(errors)
 
     @property
     def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
@@ -65,6 +66,21 @@ class DesppAPI(NinjaAPI):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         _document_problems(schema)
         return schema
+
+
+def _client_path(model: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # ninja flattens schema-typed parameters (`query: Query[Filters]` -> `?ip=`); map the
+    # longest known prefix back, then drop the argument name of a single body and the
+    # validator descriptions pydantic adds for union members (no field name has a "[").
+    reverse = model.__ninja_flatten_map_reverse__
+    for length in range(len(loc), 0, -1):
+        if loc[:length] in reverse:
+            loc = (*reverse[loc[:length]], *loc[length:])
+            break
+    single = getattr(model, "__read_from_single_attr__", None)
+    if single and loc[:1] == (single,):
+        loc = loc[1:]
+    return tuple(part for part in loc if not (isinstance(part, str) and "[" in part))
 
 
 def _as_problem(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:

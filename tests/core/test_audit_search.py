@@ -247,6 +247,12 @@ def test_searching_costs_the_same_few_queries_however_many_entries_match(
     assert queries_for(3) == queries_for(60) <= 9
 
 
+def test_a_period_that_ends_before_it_starts_matches_nothing(auditor_api: Client) -> None:
+    _entry()
+    query = {"since": "2026-03-03T00:00:00Z", "until": "2026-03-02T00:00:00Z"}
+    assert _found(auditor_api.get("/api/audit/entries?" + urlencode(query))) == []
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 
@@ -255,7 +261,6 @@ def test_searching_costs_the_same_few_queries_however_many_entries_match(
     [
         ({"ip": "10.0.0.300"}, "ip"),
         ({"since": "2026-03-02T12:00:00"}, "since"),  # no offset: ambiguous
-        ({"since": "2026-03-03T00:00:00Z", "until": "2026-03-02T00:00:00Z"}, "until"),
         ({"until": "9999-12-31T23:00:00-05:00"}, "until"),
         ({"action": "peek"}, "action"),
         ({"cursor": "not-a-cursor"}, "cursor"),

@@ -6,6 +6,7 @@ function-level refusal, audited); every search is itself recorded in the audit.
 """
 
 import ipaddress
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from despp.core.api_auth import staff_auth
 from despp.core.models import AccessAudit, AuditAction, AuditOutcome
 from despp.core.selectors_audit import (
+    CURSOR_PATTERN,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     AuditFilters,
@@ -28,6 +30,12 @@ from despp.core.selectors_audit import (
 from despp.core.views_audit import csv_response
 
 router = Router(auth=staff_auth)
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _an_address(schema: dict[str, Any]) -> None:
+    schema.pop("anyOf", None)
+    schema.update(type="string", anyOf=[{"format": "ipv4"}, {"format": "ipv6"}])
 
 
 class AuditQuery(Schema):
@@ -39,7 +47,17 @@ class AuditQuery(Schema):
     outcome: AuditOutcome | None = None
     since: AwareDatetime | None = Field(None, description="from this instant (inclusive)")
     until: AwareDatetime | None = Field(None, description="up to this instant (exclusive)")
-    ip: str = Field("", max_length=45, description="exact IPv4 or IPv6 address")
+    ip: str | None = Field(
+        None, description="exact client address, IPv4 or IPv6", json_schema_extra=_an_address
+    )
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def written_as_a_date_time(cls, value: object) -> object:
+        # pydantic would also take 0.5 as a Unix timestamp; the schema promises RFC 3339 text.
+        if value is not None and not (isinstance(value, str) and _DATE_TIME.match(value)):
+            raise ValueError("expected a date-time such as 2026-03-02T14:00:00Z")
+        return value
 
     @field_validator("since", "until")
     @classmethod
@@ -53,20 +71,24 @@ class AuditQuery(Schema):
 
     @field_validator("ip")
     @classmethod
-    def an_address(cls, value: str) -> str:
-        if value:
-            ipaddress.ip_address(value)  # ValueError names the field in the 422
+    def an_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)  # its ValueError becomes a 422 naming `ip`
         return value
 
     def filters(self) -> AuditFilters:
         try:
-            return AuditFilters(**self.model_dump())
+            return AuditFilters(**self.model_dump(exclude={"ip"}), ip=self.ip or "")
         except InvalidFilter as exc:
             raise _invalid(exc) from exc
 
 
 class PageQuery(Schema):
-    cursor: str = Field("", max_length=200, description="`next_cursor` of the previous page")
+    cursor: str = Field(
+        "",
+        pattern=f"^$|{CURSOR_PATTERN}",
+        description="`next_cursor` of the previous page; empty for the newest entries",
+    )
     limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 

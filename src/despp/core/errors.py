@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.datastructures import MultiValueDict
+from django.utils.encoding import escape_uri_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -180,7 +181,7 @@ def _render(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.path,
+        "instance": escape_uri_path(request.path),
         **extensions,
     }
     response = HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_JSON)
