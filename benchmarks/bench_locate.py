@@ -52,12 +52,8 @@ def _build_index():  # type: ignore[no-untyped-def]
         TownShape,
     )
     from despp.core.reference import read_dataset
-    from despp.core.reference.rules import (
-        build_plan,
-        derive_police_agency,
-        derive_psap,
-        sources_of,
-    )
+    from despp.core.reference.facts import derive_police_agency, derive_psap, sources_of
+    from despp.core.reference.rules import build_plan
 
     dataset = read_dataset()
     plan = build_plan(dataset)

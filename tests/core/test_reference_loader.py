@@ -22,6 +22,7 @@ from despp.core.models import (
     Troop,
 )
 from despp.core.reference import DEFAULT_DATASET, ReferenceDataError, load_reference, read_dataset
+from despp.core.reference.facts import haversine_km
 
 DIVISIONS = {
     "csp": "Connecticut State Police",
@@ -152,7 +153,6 @@ def test_a_state_police_town_without_a_sourced_troop_gets_the_nearest_barracks_a
     assert bethlehem.troop_evidence == ""
     assert "nearest" in bethlehem.troop_basis
     # The barracks named is really the nearest: no other patrol troop's barracks town is closer.
-    from despp.core.reference.rules import haversine_km
 
     def distance(troop: Troop) -> float:
         barracks = troop.barracks_town

@@ -91,6 +91,7 @@ class NearestTown:
         cells_per_degree: int = 64,
     ):
         self.projection = projection
+        self._project = projection.forward
         self.cells_per_degree = float(cells_per_degree)
         minx, miny, maxx, maxy = shapely.total_bounds(geometries)
         self.x0 = math.floor((minx - margin_deg) * cells_per_degree) / cells_per_degree
@@ -159,7 +160,11 @@ class NearestTown:
             return self._nearest_far(lon, lat)
         cell = int(v) * self.nx + int(u)
         start, end = self._cell_start[cell], self._cell_start[cell + 1]
-        point = shapely_lib.points(self.projection.forward(lon, lat), _KEEP_NAN)
+        point = shapely_lib.points(self._project(lon, lat), _KEEP_NAN)
+        if end - start == 1:
+            return self._group_town[start], float(
+                shapely_lib.distance(point, self._group_geometry[start])
+            )
         distances = shapely_lib.distance(point, self._group_geometry[start:end])
         best = int(distances.argmin())  # first minimum: groups are in town-rank order
         return self._group_town[start + best], float(distances[best])

@@ -26,8 +26,7 @@ from despp.core.models import (
     Troop,
 )
 from despp.core.permissions import Action, can
-from despp.core.reference.loader import bump_revision
-from despp.core.reference.rules import (
+from despp.core.reference.facts import (
     Fact,
     TroopDispatch,
     derive_police_agency,
@@ -36,6 +35,7 @@ from despp.core.reference.rules import (
     own_pd_psap_code,
     sources_of,
 )
+from despp.core.reference.loader import bump_revision
 
 MAX_REASON_LENGTH = 1000
 _POLICE_KINDS = {

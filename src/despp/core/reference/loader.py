@@ -20,16 +20,14 @@ from django.utils import timezone
 from despp.core import eventlog
 from despp.core.models import Agency, County, Provenance, ReferenceState, Town, Troop
 from despp.core.reference.dataset import DEFAULT_DATASET, read_dataset
-from despp.core.reference.rules import (
+from despp.core.reference.facts import (
     Fact,
-    Plan,
-    TownSpec,
     TroopDispatch,
-    build_plan,
     derive_police_agency,
     derive_psap,
     sources_of,
 )
+from despp.core.reference.rules import Plan, TownSpec, build_plan
 
 REFERENCE_STREAM = "reference"
 _TOWN_SOURCES = "S1;S2;S3;S4;S6"
