@@ -56,6 +56,10 @@ class TownGrid:
             raise ValueError("a town grid needs at least one town polygon")
         self.geometries = np.asarray(geometries, dtype=object)
         shapely.prepare(self.geometries)
+        # GEOS builds a prepared polygon's point locator on first use; build it now, before
+        # several threads (a split batch, a threaded server) share the geometries read-only.
+        probe = shapely.get_coordinates(shapely.point_on_surface(self.geometries))
+        shapely.intersects_xy(self.geometries, probe[:, 0], probe[:, 1])
         self.cells_per_degree = float(cells_per_degree)
         minx, miny, maxx, maxy = shapely.total_bounds(self.geometries)
         # One empty cell of margin on every side, so cell 0 is always a uniform outside cell.
