@@ -253,14 +253,17 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(cause, NinjaValidationError):
         return on_ninja_validation(request, cause)
     headers: dict[str, str] = {}
+    detail = str(exc)
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="despp"'
+        if detail == "Unauthorized":  # ninja's words when no credentials came at all
+            detail = "Send Authorization: Bearer <token>, or sign in."
     if isinstance(exc, Throttled) and exc.wait:
         headers["Retry-After"] = str(int(exc.wait))
     problem = _BY_STATUS.get(exc.status_code)
     if problem is None:  # a status with no type of its own: RFC 9457 "about:blank"
-        return _about_blank(request, exc.status_code, str(exc), headers)
-    return problem_response(request, problem, str(exc), status=exc.status_code, headers=headers)
+        return _about_blank(request, exc.status_code, detail, headers)
+    return problem_response(request, problem, detail, status=exc.status_code, headers=headers)
 
 
 def _about_blank(
