@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import path
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from despp.api import DesppAPI
@@ -29,20 +29,20 @@ class Appended(Schema):
 
 
 @router.post("/narratives", response={201: Appended})
-def add_narrative(request: HttpRequest, payload: NarrativeIn) -> tuple[int, Appended]:
+def add_narrative(request: HttpRequest, payload: NarrativeIn) -> Status[Appended]:
     event = eventlog.append(f"incident:{payload.incident}", "narrative.added", payload.model_dump())
-    return 201, Appended(seq=event.seq)
+    return Status(201, Appended(seq=event.seq))
 
 
 @router.post("/units/{unit}/assign", response={201: Appended})
-def assign_unit(request: HttpRequest, unit: str) -> tuple[int, Appended]:
+def assign_unit(request: HttpRequest, unit: str) -> Status[Appended]:
     with transaction.atomic():
         eventlog.append(f"unit:{unit}", "unit.assigned", {"incident": 42})
         raise Conflict(f"Unit {unit} is already on scene.", current_state="on_scene")
 
 
 @router.post("/calls", response={201: Appended})
-def take_call(request: HttpRequest, payload: NarrativeIn) -> tuple[int, Appended]:
+def take_call(request: HttpRequest, payload: NarrativeIn) -> Status[Appended]:
     raise DjangoValidationError({"narrative": ["Describe what the caller reports."]})
 
 
