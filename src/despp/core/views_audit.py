@@ -51,9 +51,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 class AuditSearchForm(forms.Form):
     username = forms.CharField(label="User name", required=False, max_length=150)
-    agency = forms.ChoiceField(
-        label="Agency", required=False, help_text="Includes the agencies under it."
-    )
+    agency = forms.ChoiceField(label="Agency (and those under it)", required=False)
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any action"), *AuditAction.choices]
     )
