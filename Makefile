@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/despp makemigrations --check --dry-run
-	DESPP_ENV=production DESPP_SECRET_KEY=$$(printf 'x%.0s' $$(seq 60)) DESPP_ALLOWED_HOSTS=despp.example \
+	DESPP_ENV=production DESPP_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') DESPP_ALLOWED_HOSTS=despp.example \
 		$(BIN)/despp check --deploy --fail-level WARNING
 
 test: lint
