@@ -5,15 +5,21 @@ audited and appended to the user's event stream.
 
 import getpass
 import io
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from rich.console import Console
 from rich.table import Table
 
 from despp.core import tokens
 from despp.core.models import ApiToken, User
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
 
 
 def _operator() -> str:
@@ -67,7 +73,8 @@ class Command(BaseCommand):
         if tokens.revoke_token(token, actor_label=_operator()):
             self.stdout.write(f"Revoked {token.prefix}… ({token.name}) of {token.user.username}.")
         else:
-            self.stdout.write(f"{token.prefix}… was already revoked at {token.revoked_at:%c}.")
+            revoked = _local(token.revoked_at) if token.revoked_at else "?"
+            self.stdout.write(f"{token.prefix}… was already revoked ({revoked}).")
 
     def _list(self, options: dict[str, Any]) -> None:
         queryset = ApiToken.objects.select_related("user").order_by("user__username", "-created_at")
@@ -79,9 +86,9 @@ class Command(BaseCommand):
                 f"{token.prefix}…",
                 token.name,
                 token.user.username,
-                f"{token.created_at:%Y-%m-%d %H:%M}",
-                f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
-                f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+                _local(token.created_at),
+                _local(token.last_used_at) if token.last_used_at else "never",
+                _local(token.revoked_at) if token.revoked_at else "",
             )
         buffer = io.StringIO()
         Console(file=buffer, width=120).print(table)
