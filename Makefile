@@ -18,6 +18,7 @@ install: $(STAMP)
 
 migrate: install
 	$(BIN)/despp migrate --noinput
+	$(BIN)/despp collectstatic --noinput --verbosity 0
 	$(BIN)/despp load-reference
 	$(BIN)/despp load-demo
 
