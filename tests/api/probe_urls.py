@@ -5,7 +5,7 @@ no JSON-body operation yet; the plumbing under test is the same class."""
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import path
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -44,6 +44,13 @@ def assign_unit(request: HttpRequest, unit: str) -> Status[Appended]:
 @router.post("/calls", response={201: Appended})
 def take_call(request: HttpRequest, payload: NarrativeIn) -> Status[Appended]:
     raise DjangoValidationError({"narrative": ["Describe what the caller reports."]})
+
+
+@router.get("/async-units/{unit}")
+async def async_unit(request: HttpRequest, unit: str) -> dict[str, str]:
+    if unit != "A12":
+        raise Http404(f"No unit {unit}.")
+    return {"unit": unit}
 
 
 @router.get("/boom")

@@ -212,6 +212,14 @@ def test_the_docs_pages_refuse_unsafe_methods_with_a_405_problem() -> None:
         assert response["Allow"] == "GET, HEAD"
 
 
+def test_async_operations_get_the_same_problems() -> None:
+    assert Client().get("/api/async-units/A12").json() == {"unit": "A12"}
+    _problem(Client().get("/api/async-units/B7"), 404, ProblemType.NOT_FOUND)
+    response = Client().delete("/api/async-units/A12")
+    _problem(response, 405, ProblemType.METHOD_NOT_ALLOWED)
+    assert response["Allow"] == "GET"
+
+
 # --- state, permission, authentication, the unexpected ---------------------------------------
 
 
