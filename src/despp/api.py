@@ -22,6 +22,7 @@ from ninja import NinjaAPI, Router, Schema
 from ninja.errors import ValidationError, ValidationErrorContext
 
 from despp.core import api_audit, api_geography, api_identity, errors
+from despp.core.api_parsing import StrictJSONParser
 
 _DOCS_VIEWS = {"openapi-json", "openapi-view", "api-root"}  # ninja's own, not operations
 _SAFE_METHODS = {"GET", "HEAD"}
@@ -29,7 +30,7 @@ _SAFE_METHODS = {"GET", "HEAD"}
 
 class DesppAPI(NinjaAPI):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(parser=errors.StrictJSONParser(), **kwargs)
+        super().__init__(parser=StrictJSONParser(), **kwargs)
 
     def set_default_exception_handlers(self) -> None:
         errors.install_handlers(self)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from despp.core import appendonly, eventlog
+from despp.core.eventlog import verify
 from despp.core.management.commands.verify_log import Command as VerifyLog
 from despp.core.models import AccessAudit, AuditAction, AuditOutcome, Event, User
 from despp.core.models.appendonly import AppendOnlyError
@@ -373,9 +374,9 @@ def test_verifying_in_worker_processes_reports_the_breaks_and_the_progress(
     _tamper_three_ways(chains)
     in_one_pass = eventlog.verify_streams(workers=1)
     forked: list[int] = []
-    real_run = eventlog._run_in_processes
+    real_run = verify._run_in_processes
     monkeypatch.setattr(
-        eventlog,
+        verify,
         "_run_in_processes",
         lambda ranges, *rest: forked.append(len(ranges)) or real_run(ranges, *rest),
     )
@@ -521,5 +522,5 @@ def test_altering_any_one_event_breaks_exactly_its_stream_at_that_event(
         transaction.set_rollback(True)
 
     assert result.broken == [
-        eventlog.BrokenLink(altered.stream, altered.position, altered.seq, eventlog._ALTERED)
+        eventlog.BrokenLink(altered.stream, altered.position, altered.seq, verify._ALTERED)
     ]

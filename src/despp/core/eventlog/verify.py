@@ -1,211 +1,25 @@
-"""Append to and verify the hash-chained event log (see models/eventlog.py).
+"""Verify the event log: every stream's chain, in ranges of seq checked side by side.
 
-Each event's hash is SHA-256 over the UTF-8 bytes of the canonical JSON array
-
-    [prev_hash, stream, position, at, actor_id, actor_name, kind, data]
-
-(keys sorted, no spaces, `at` as UTC ISO 8601 with microseconds and "Z"), where `prev_hash` is
-the hash of the stream's previous event, or 64 zeros for its first. Altering, removing or
-re-ordering any stored event therefore breaks the chain at that point, and `verify_streams`
-names the first broken link of each stream. Anyone can recompute the chain from an export with
-this paragraph alone.
-
-Appends are serialised database-wide (SQLite: the write lock taken at BEGIN; PostgreSQL: a
-transaction-level advisory lock), so `seq` order is commit order: a live feed that resumes
-"after seq N" can never miss an event committed later with a smaller seq. The lock is held to
-the end of the caller's transaction, so a service should append its events after taking its
-row locks (select_for_update), as the last writes of the transaction.
-
-What the chain alone cannot show is a stream cut short at its newest events by someone who can
-bypass the append-only triggers; anchor stream heads in another system when that matters.
+A segment is a range of seq checked on its own: every event's hash against its contents, and
+each event against the one before it in the same stream *within the segment*. The first event
+of each stream in a segment is linked to the previous segment's last one by `_stitch`.
 """
 
-import hashlib
 import json
-import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections
 from django.db.models import Count, Max, Min
-from django.utils import timezone
 
-from despp.core.models import Event, User
+from despp.core.eventlog.chain import GENESIS_HASH, digest
+from despp.core.models import Event
 
-GENESIS_HASH = "0" * 64
-_APPEND_ATTEMPTS = 5
-# Key of the PostgreSQL advisory lock that serialises appends ("DESPPLOG" as ASCII bytes).
-_APPEND_LOCK_KEY = int.from_bytes(b"DESPPLOG", "big") - 2**63
-_MAX_STREAM = Event._meta.get_field("stream").max_length or 80
-_MAX_KIND = Event._meta.get_field("kind").max_length or 60
 _VERIFY_CHUNK = 5000
-
-
-class EventDataError(ValueError):
-    """The event cannot be stored so that it reads back exactly as it was hashed."""
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        cls=DjangoJSONEncoder,
-    )
-
-
-def event_hash(
-    *,
-    prev_hash: str,
-    stream: str,
-    position: int,
-    at: datetime,
-    actor_id: int | None,
-    actor_name: str,
-    kind: str,
-    data: Any,
-) -> str:
-    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return _digest([prev_hash, stream, position, stamp, actor_id, actor_name, kind, data])
-
-
-# One encoder for the verifier's hot loop: the input is already plain JSON.
-_encode_plain = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
-
-
-_decode_json = json.JSONDecoder().decode
-
-
-def _digest(body: list[Any]) -> str:
-    return hashlib.sha256(_encode_plain(body).encode("utf-8")).hexdigest()
-
-
-def _check_text(what: str, text: str) -> None:
-    if "\x00" in text:
-        raise EventDataError(f"{what} contains a NUL character, which databases cannot store")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise EventDataError(f"{what} is not valid Unicode: {exc.reason}") from exc
-
-
-def _storable(value: Any, where: str = "data") -> Any:
-    """`value` as plain JSON that reads back identically from SQLite and PostgreSQL alike.
-
-    PostgreSQL's jsonb keeps numbers as decimals, so 1e16 or 2.0 come back as the integers
-    10000000000000000 and 2, and -0.0 as 0; integral floats are stored as those integers so the
-    hash covers what the database will hand back. NaN, infinities, NUL characters and lone
-    surrogates cannot be stored at all and are refused.
-    """
-    if isinstance(value, dict):
-        for key in value:
-            _check_text(f"{where} key {key!r}", key)
-        return {key: _storable(item, f"{where}.{key}") for key, item in value.items()}
-    if isinstance(value, list):
-        return [_storable(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    if isinstance(value, str):
-        _check_text(where, value)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise EventDataError(f"{where} is {value}, which JSON cannot represent")
-        if value.is_integer():
-            return int(Decimal(repr(value)))
-    return value
-
-
-def _prepare_payload(data: dict[str, Any] | None) -> dict[str, Any]:
-    try:
-        # The JSON round trip applies DjangoJSONEncoder (dates, decimals, UUIDs become text).
-        plain = json.loads(canonical_json(data or {}))
-    except (TypeError, ValueError) as exc:
-        raise EventDataError(f"event data is not JSON-serialisable: {exc}") from exc
-    payload = _storable(plain)
-    if not isinstance(payload, dict):
-        raise EventDataError("event data must be a JSON object")
-    return payload
-
-
-def _serialise_appends() -> None:
-    # SQLite already serialises writers (transaction_mode IMMEDIATE in settings).
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPEND_LOCK_KEY])
-
-
-def _head(stream: str) -> tuple[int, str]:
-    """(next position, previous hash) for `stream`."""
-    head = (
-        Event.objects.filter(stream=stream)
-        .order_by("-position")
-        .values_list("position", "hash")
-        .first()
-    )
-    return (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-
-
-def append(
-    stream: str, kind: str, data: dict[str, Any] | None = None, *, actor: User | None = None
-) -> Event:
-    """Append one event to `stream`, inside the caller's transaction (or a new one).
-
-    Raises EventDataError for a stream or kind that is empty or too long, or data that cannot
-    be stored faithfully. Should a writer that bypasses `append` take the next position first,
-    the insert collides on the unique (stream, position) and is retried from the new head.
-    """
-    if not stream or len(stream) > _MAX_STREAM:
-        raise EventDataError(f"stream must be 1 to {_MAX_STREAM} characters")
-    if not kind or len(kind) > _MAX_KIND:
-        raise EventDataError(f"kind must be 1 to {_MAX_KIND} characters")
-    _check_text("stream", stream)
-    _check_text("kind", kind)
-    payload = _prepare_payload(data)
-    actor_id = actor.pk if actor is not None else None
-    actor_name = actor.get_username() if actor is not None else ""
-    # No savepoint of its own: the inner one per attempt is all a retry needs.
-    with transaction.atomic(savepoint=False):
-        _serialise_appends()
-        for attempt in range(_APPEND_ATTEMPTS):
-            position, prev_hash = _head(stream)
-            at = timezone.now()
-            digest = event_hash(
-                prev_hash=prev_hash,
-                stream=stream,
-                position=position,
-                at=at,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                kind=kind,
-                data=payload,
-            )
-            try:
-                with transaction.atomic():
-                    return Event.objects.create(
-                        stream=stream,
-                        position=position,
-                        at=at,
-                        actor=actor,
-                        actor_name=actor_name,
-                        kind=kind,
-                        data=payload,
-                        prev_hash=prev_hash,
-                        hash=digest,
-                    )
-            except IntegrityError:
-                # Only a lost race for the position is worth retrying; anything else is real.
-                if attempt == _APPEND_ATTEMPTS - 1 or _head(stream)[0] == position:
-                    raise
-    raise AssertionError("unreachable: the loop returns or raises")
 
 
 @dataclass(frozen=True)
@@ -264,12 +78,7 @@ def verify_streams(
     return _stitch(segments)
 
 
-# --- verification internals ------------------------------------------------------------------
-#
-# A segment is a range of seq checked on its own: every event's hash against its contents, and
-# each event against the one before it in the same stream *within the segment*. The first
-# event of each stream in a segment is linked to the previous segment's last one by _stitch.
-
+_decode_json = json.JSONDecoder().decode
 _PARALLEL_FROM = 200_000  # below this many events a second process costs more than it saves
 
 _STAMP_SQL = {
@@ -305,9 +114,7 @@ def _default_workers(count: int) -> int:
 def _split(low: int, high: int, parts: int) -> list[tuple[int, int]]:
     """`parts` half-open ranges (lo, hi] of seq covering low..high."""
     width = max(1, -(-(high - low + 1) // parts))
-    return [(start - 1, min(start - 1 + width, high)) for start in range(low, high + 1, width)] or [
-        (0, 0)
-    ]
+    return [(start - 1, min(start - 1 + width, high)) for start in range(low, high + 1, width)]
 
 
 def _can_fork() -> bool:
@@ -362,7 +169,7 @@ def _verify_segment(
 def _check_rows(segment: _Segment, rows: list[tuple[Any, ...]]) -> None:
     # The verifier's hot loop (a million events per run): names are bound locally.
     first, last_of, broken = segment.first, segment.last, segment.broken
-    decode, digest = _decode_json, _digest
+    decode = _decode_json
     for seq, stream, position, stamp, actor_id, actor_name, kind, data, prev, stored in rows:
         if stream in broken:
             continue
@@ -441,7 +248,3 @@ def _run_in_processes(
         if progress is not None:
             progress(counter.value)
         return [future.result() for future in futures]
-
-
-def stream_events(stream: str) -> list[Event]:
-    return list(Event.objects.filter(stream=stream).order_by("position"))
