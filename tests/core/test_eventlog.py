@@ -456,6 +456,17 @@ def test_flushing_the_whole_database_empties_the_log_and_restores_the_protection
     assert appendonly.unprotected(connection) == {}
 
 
+def test_an_interactive_flush_that_is_not_confirmed_leaves_everything_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _custody_chain("item:9", 2)
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("flush", interactive=True, verbosity=0)
+    assert Event.objects.count() == 2
+    assert appendonly.unprotected(connection) == {}
+
+
 # --- property: whatever is appended verifies ---------------------------------------------------
 
 _text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
