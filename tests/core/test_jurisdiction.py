@@ -161,6 +161,18 @@ def test_the_nearest_town_agrees_with_a_brute_force_haversine_search(geometry, s
         assert gap < 0.05
 
 
+def test_asked_directly_about_an_inland_point_nearest_measures_to_the_nearest_border(
+    geometry, shapes
+):
+    hartford = next(s for s in shapes if s.name == "Hartford")
+    centre = hartford.geometry.representative_point()
+    rank, km = geometry.nearest().nearest(centre.x, centre.y)
+    _, expected_km = reference_nearest(shapes, centre.y, centre.x)
+    assert km == pytest.approx(expected_km, rel=0.005)
+    town = next(s for s in shapes if s.name == geometry.names[rank])
+    assert reference_nearest([town], centre.y, centre.x)[1] == pytest.approx(km, rel=0.005)
+
+
 def test_a_point_far_from_the_state_still_gets_a_nearest_town(geometry):
     rank, km = geometry.nearest().nearest(2.3522, 48.8566)  # Paris
     assert 5_400 < km < 5_800

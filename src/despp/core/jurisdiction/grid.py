@@ -206,6 +206,27 @@ class TownGrid:
         self._covered_mv = self.covered.view(np.uint8).data
         self._prepared = list(self.geometries)
 
+    def inside_blocks(
+        self, x0: float, y0: float, cells_per_degree: float, nx: int, ny: int
+    ) -> NDArray[np.bool_]:
+        """For a coarser grid (origin x0, y0; nx by ny cells), which of its cells lie wholly in
+        uniform in-town cells of this grid. All False when the two grids do not align."""
+        ratio = self.cells_per_degree / cells_per_degree
+        ox = (x0 - self.x0) * self.cells_per_degree
+        oy = (y0 - self.y0) * self.cells_per_degree
+        if not (float(ratio).is_integer() and float(ox).is_integer() and float(oy).is_integer()):
+            return np.zeros(nx * ny, dtype=bool)
+        r, ox, oy = int(ratio), int(ox), int(oy)
+        inside = (self.grid >= 0).reshape(self.ny, self.nx)
+        canvas = np.zeros((ny * r, nx * r), dtype=bool)
+        rows = slice(max(0, -oy), min(ny * r, self.ny - oy))
+        cols = slice(max(0, -ox), min(nx * r, self.nx - ox))
+        if rows.start < rows.stop and cols.start < cols.stop:
+            canvas[rows, cols] = inside[
+                rows.start + oy : rows.stop + oy, cols.start + ox : cols.stop + ox
+            ]
+        return canvas.reshape(ny, r, nx, r).all(axis=(1, 3)).reshape(-1)
+
     # ---- queries -------------------------------------------------------------------------
 
     def town_at(self, lon: float, lat: float) -> int:

@@ -137,7 +137,9 @@ class TownGeometry:
         if nearest is None:
             with self._lock:
                 if self._nearest is None:
-                    self._nearest = NearestTown(self.grid.geometries)
+                    self._nearest = NearestTown(
+                        self.grid.geometries, inside=self.grid.inside_blocks
+                    )
                 nearest = self._nearest
         return nearest
 

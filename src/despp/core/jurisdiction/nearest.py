@@ -5,17 +5,20 @@ conformal conic with the Connecticut State Plane's standard parallels, on a sphe
 is the WGS84 Gaussian mean radius at the centre latitude), so within a few hundred kilometres of
 the state a planar distance in it is the true ground distance to within about 0.1 %.
 
-Near the state (its bounding box widened by `margin_deg`) a coarse grid stores, per cell, the
-towns whose boundary could be nearest to some point of the cell, each with only the boundary
-edges that could be nearest, pre-built as small GEOS geometries: a query costs one point and one
-vectorised distance call. Farther away, the nearest boundary vertex by haversine distance is
-used (at that range the difference to the nearest edge is metres).
+Near the state (its bounding box widened by `margin_deg`, 0.45 degree: about 40-50 km, enough
+for New York City, Long Island and Providence) a coarse grid stores, per cell, the towns whose
+boundary could be nearest to some point of the cell, each with only the boundary edges that
+could be nearest (pruned by a bound proved in `_lattice_filter`), merged into a few GEOS lines:
+a query costs one point and one vectorised distance call, and gives the same answer as a search
+over every edge. Farther away, the nearest boundary vertex by haversine distance is used (at
+that range the difference to the nearest edge is metres).
 
 Ties (a point equally far from two towns, e.g. nearest to the point where their border meets the
 shore) go to the lowest-ranked town.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +30,8 @@ EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, for haversine
 _WGS84_A = 6378.137
 _WGS84_E2 = 0.00669437999014
 _KEEP_NAN = np.intc(0)  # shapely's handle_nan flag for points(); inputs are already finite
+_LATTICE = 4  # sub-boxes per cell side when pruning candidate edges
+_TOLERANCE_KM = 1e-6  # rounding slack in the pruning bound (a millimetre)
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,12 @@ class NearestTown:
         self,
         geometries: NDArray[np.object_],
         projection: LambertConformalConic = CONNECTICUT_LCC,
-        margin_deg: float = 0.6,
+        margin_deg: float = 0.45,
         cells_per_degree: int = 64,
+        inside: Callable[[float, float, float, int, int], NDArray[np.bool_]] | None = None,
     ):
+        """`inside(x0, y0, cells_per_degree, nx, ny)`, when given, flags the cells that lie
+        wholly inside some town; no out-of-state point can fall there, so they are skipped."""
         self.projection = projection
         self._project = projection.forward
         self.cells_per_degree = float(cells_per_degree)
@@ -99,7 +107,12 @@ class NearestTown:
         self.nx = math.ceil((maxx + margin_deg - self.x0) * cells_per_degree)
         self.ny = math.ceil((maxy + margin_deg - self.y0) * cells_per_degree)
         self._build_vertices(geometries)
-        self._build_cells(geometries)
+        skip = (
+            inside(self.x0, self.y0, self.cells_per_degree, self.nx, self.ny)
+            if inside is not None
+            else np.zeros(self.nx * self.ny, dtype=bool)
+        )
+        self._build_cells(geometries, np.flatnonzero(~skip))
 
     def _build_vertices(self, geometries: NDArray[np.object_]) -> None:
         boundaries = shapely.boundary(geometries)
@@ -108,22 +121,10 @@ class NearestTown:
         self._vertex_lat = np.radians(coords[:, 1])
         self._vertex_town = town
 
-    def _build_cells(self, geometries: NDArray[np.object_]) -> None:
-        parts, part_town = shapely.get_parts(geometries, return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-        x, y = self.projection.forward_many(coords[:, 0], coords[:, 1])
-        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        seg_town = part_town[ring_part[ring_of[start]]]
-        seg_xy = np.stack(
-            [np.stack([x[start], y[start]], 1), np.stack([x[start + 1], y[start + 1]], 1)], 1
-        )
-        segments = shapely.linestrings(seg_xy)
-        tree = shapely.STRtree(segments)
-
-        # Each cell's projected corners; a projected cell is a slightly curved quadrilateral,
-        # so its box is widened by a metre to contain it whole.
-        iy, ix = np.divmod(np.arange(self.nx * self.ny), self.nx)
+    def _cell_boxes(self, cells: NDArray[np.intp]) -> tuple[NDArray[np.float64], ...]:
+        """Projected bounding box of each cell. A projected cell is a slightly curved
+        quadrilateral, so the box of its corners is widened by a metre to contain it whole."""
+        iy, ix = np.divmod(cells, self.nx)
         lon_lo = self.x0 + ix / self.cells_per_degree
         lat_lo = self.y0 + iy / self.cells_per_degree
         step = 1 / self.cells_per_degree
@@ -132,22 +133,48 @@ class NearestTown:
             cx, cy = self.projection.forward_many(lon_lo + dlon, lat_lo + dlat)
             corners_x.append(cx)
             corners_y.append(cy)
-        bx0, bx1 = np.min(corners_x, 0) - 0.001, np.max(corners_x, 0) + 0.001
-        by0, by1 = np.min(corners_y, 0) - 0.001, np.max(corners_y, 0) + 0.001
+        return (
+            np.min(corners_x, 0) - 0.001,
+            np.min(corners_y, 0) - 0.001,
+            np.max(corners_x, 0) + 0.001,
+            np.max(corners_y, 0) + 0.001,
+        )
+
+    def _build_cells(self, geometries: NDArray[np.object_], cells: NDArray[np.intp]) -> None:
+        parts, part_town = shapely.get_parts(geometries, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        x, y = self.projection.forward_many(coords[:, 0], coords[:, 1])
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+        seg_town = part_town[ring_part[ring_of[start]]]
+        ends = (x[start], y[start], x[start + 1], y[start + 1])
+        segments = shapely.linestrings(np.stack([np.stack(ends[:2], 1), np.stack(ends[2:], 1)], 1))
+        self._segments, self._segment_town = segments, seg_town
+        self._tree = tree = shapely.STRtree(segments)
+
+        bx0, by0, bx1, by1 = self._cell_boxes(cells)
         centres = shapely.points((bx0 + bx1) / 2, (by0 + by1) / 2)
         half_diagonal = np.hypot(bx1 - bx0, by1 - by0) / 2
         _, nearest_distance = tree.query_nearest(centres, return_distance=True, all_matches=False)
         # Any point of the cell is within (centre distance + half diagonal) of some edge, so an
         # edge farther than that from the whole cell can never be the nearest.
-        bound = nearest_distance + half_diagonal
-        boxes = shapely.box(bx0, by0, bx1, by1)
-        cell, seg = tree.query(boxes, predicate="dwithin", distance=bound)
-        key = cell.astype(np.int64) * geometries.size + seg_town[seg]
+        pair_cell, seg = tree.query(
+            shapely.box(bx0, by0, bx1, by1),
+            predicate="dwithin",
+            distance=nearest_distance + half_diagonal,
+        )
+        order = np.argsort(pair_cell, kind="stable")
+        pair_cell, seg = pair_cell[order], seg[order]
+        keep = _lattice_filter(pair_cell, seg, (bx0, by0, bx1, by1), ends)
+        pair_cell, seg = pair_cell[keep], seg[keep]
+
+        key = cells[pair_cell].astype(np.int64) * geometries.size + seg_town[seg]
         order = np.argsort(key, kind="stable")
         key, seg = key[order], seg[order]
         group_key, group_start = np.unique(key, return_index=True)
         group_of = np.repeat(np.arange(group_key.size), np.diff(np.r_[group_start, key.size]))
-        pieces = shapely.multilinestrings(segments[seg], indices=group_of)
+        # Contiguous edges merged into long lines: GEOS pays per component, not per vertex.
+        pieces = shapely.line_merge(shapely.multilinestrings(segments[seg], indices=group_of))
         group_cell = group_key // geometries.size
         self._cell_start = np.searchsorted(group_cell, np.arange(self.nx * self.ny + 1)).tolist()
         self._group_town = (group_key % geometries.size).tolist()
@@ -165,9 +192,15 @@ class NearestTown:
             return self._group_town[start], float(
                 shapely_lib.distance(point, self._group_geometry[start])
             )
+        if start == end:  # a cell wholly inside a town: only reached when asked directly
+            return self._nearest_by_tree(point)
         distances = shapely_lib.distance(point, self._group_geometry[start:end])
         best = int(distances.argmin())  # first minimum: groups are in town-rank order
         return self._group_town[start + best], float(distances[best])
+
+    def _nearest_by_tree(self, point: shapely.Geometry) -> tuple[int, float]:
+        found, distance = self._tree.query_nearest(point, return_distance=True, all_matches=True)
+        return int(self._segment_town[found].min()), float(distance.min())
 
     def _nearest_far(self, lon: float, lat: float) -> tuple[int, float]:
         p_lon, p_lat = math.radians(lon), math.radians(lat)
@@ -180,3 +213,45 @@ class NearestTown:
         best = int(np.argmin(a))
         distance = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(float(a[best]))))
         return int(self._vertex_town[best]), distance
+
+
+def _segment_distance(
+    px: NDArray[np.float64], py: NDArray[np.float64], ends: tuple[NDArray[np.float64], ...]
+) -> NDArray[np.float64]:
+    ax, ay, bx, by = ends
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = ((px - ax) * dx + (py - ay) * dy) / np.where(length2 > 0, length2, 1.0)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+def _lattice_filter(
+    pair_cell: NDArray[np.intp],
+    seg: NDArray[np.intp],
+    boxes: tuple[NDArray[np.float64], ...],
+    ends: tuple[NDArray[np.float64], ...],
+    lattice: int = _LATTICE,
+) -> NDArray[np.bool_]:
+    """Keep only the edges that can be nearest for some point of their cell.
+
+    Split the cell's box into lattice x lattice sub-boxes with centres q and half-diagonal r.
+    A point p of the box is within r of some q, so if edge s is nearest to p then
+    dist(q, s) <= d(p) + r <= d(q) + 2r, where d(q) is q's distance to its nearest edge (which
+    is among the cell's candidates). Edges failing that for every q are dropped. `pair_cell`
+    must be sorted.
+    """
+    bx0, by0, bx1, by1 = (b[pair_cell] for b in boxes)
+    radius = np.hypot(bx1 - bx0, by1 - by0) / (2 * lattice)
+    seg_ends = tuple(e[seg] for e in ends)
+    first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+    size = np.diff(np.r_[first, pair_cell.size])
+    keep = np.zeros(seg.size, dtype=bool)
+    for i in range(lattice):
+        for j in range(lattice):
+            qx = bx0 + (i + 0.5) / lattice * (bx1 - bx0)
+            qy = by0 + (j + 0.5) / lattice * (by1 - by0)
+            distance = _segment_distance(qx, qy, seg_ends)
+            nearest = np.repeat(np.minimum.reduceat(distance, first), size)
+            keep |= distance <= nearest + 2 * radius + _TOLERANCE_KM
+    return keep
