@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, models, transaction
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -482,6 +483,13 @@ def test_an_interactive_flush_that_is_not_confirmed_leaves_everything_in_place(
         call_command("flush", interactive=True, verbosity=0)
     assert Event.objects.count() == 2
     assert appendonly.unprotected(connection) == {}
+
+
+def test_flush_is_refused_in_production_and_the_log_stays() -> None:
+    _custody_chain("item:9", 2)
+    with override_settings(PRODUCTION=True), pytest.raises(CommandError, match="refused"):
+        call_command("flush", interactive=False, verbosity=0)
+    assert Event.objects.count() == 2
 
 
 # --- property: whatever is appended verifies ---------------------------------------------------

@@ -7,6 +7,7 @@ same transaction as the flush, so no other client ever sees the tables unprotect
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import connections
@@ -16,6 +17,9 @@ from despp.core import appendonly
 
 class Command(flush.Command):
     def handle(self, **options: Any) -> None:
+        if settings.PRODUCTION:
+            # CJIS 5.4.6: audit records are kept at least a year; no command wipes them.
+            raise CommandError("despp flush is refused when DESPP_ENV=production.")
         connection = connections[options["database"]]
         if options["interactive"]:
             # Ask before taking any lock, so no one waits on a pending answer.
