@@ -160,3 +160,17 @@ def test_authenticator_secrets_are_not_in_the_admin_and_an_admin_can_reset_them(
 
 def test_people_without_user_manage_cannot_open_accounts_in_the_admin(staff_auditor, sign_in):
     assert sign_in(staff_auditor).get("/admin/core/user/").status_code == 403
+
+
+def test_opening_a_person_or_token_in_the_admin_is_audited(staff_admin, trooper, sign_in):
+    issued = tokens.issue_token(trooper, "mdt")
+    client = sign_in(staff_admin)
+    assert client.get("/admin/core/user/?q=trooper").status_code == 200
+    assert client.get(f"/admin/core/user/{trooper.pk}/change/").status_code == 200
+    assert client.get(f"/admin/core/apitoken/{issued.token.pk}/change/").status_code == 200
+    looks = AccessAudit.objects.filter(action=AuditAction.READ, username="admin")
+    assert {(look.object_type, look.object_id) for look in looks} == {
+        ("user", ""),
+        ("user", str(trooper.pk)),
+        ("apitoken", str(issued.token.pk)),
+    }

@@ -50,6 +50,48 @@ if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 
 
+class AuditedReadsMixin(admin.ModelAdmin):
+    """Non-public records: every list or record page an admin opens is itself audited."""
+
+    def _audit_read(self, request: HttpRequest, object_id: str = "") -> None:
+        allowed = self.has_view_permission(request)
+        audit.record(
+            AuditAction.READ if allowed else AuditAction.DENIED,
+            request=request,
+            object_type=self.model._meta.model_name or "",
+            object_id=object_id,
+            outcome=AuditOutcome.SUCCESS if allowed else AuditOutcome.FAILURE,
+            detail={"via": "admin", "query": request.GET.urlencode()[:500]},
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        self._audit_read(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
+        self._audit_read(request, object_id)
+        return super().change_view(request, object_id, *args, **kwargs)
+
+
+class ReadOnlyAuditAdmin(AuditedReadsMixin):
+    """Append-only records: readable by auditors, and every look at them is itself audited."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can(request.user, Action.AUDIT_READ)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "kind", "parent", "provenance", "active")
@@ -75,7 +117,7 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedReadsMixin, DjangoUserAdmin):
     list_display = ("username", "last_name", "first_name", "agency", "role_list", "is_active")
     list_filter = ("is_active", "groups", "agency__kind", "is_staff")
     list_select_related = ("agency",)
@@ -191,7 +233,7 @@ class RoleGroupAdmin(DjangoGroupAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedReadsMixin):
     list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     list_select_related = ("user",)
@@ -223,44 +265,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
             for token in queryset
         )
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
-
-
-class ReadOnlyAuditAdmin(admin.ModelAdmin):
-    """Append-only records: readable by auditors, and every look at them is itself audited."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return can(request.user, Action.AUDIT_READ)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def _audit_read(self, request: HttpRequest, object_id: str = "") -> None:
-        allowed = self.has_view_permission(request)
-        audit.record(
-            AuditAction.READ if allowed else AuditAction.DENIED,
-            request=request,
-            object_type=self.model._meta.model_name or "",
-            object_id=object_id,
-            outcome=AuditOutcome.SUCCESS if allowed else AuditOutcome.FAILURE,
-            detail={"via": "admin", "query": request.GET.urlencode()[:500]},
-        )
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        self._audit_read(request)
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
-        self._audit_read(request, object_id)
-        return super().change_view(request, object_id, *args, **kwargs)
 
 
 @admin.register(AccessAudit)
