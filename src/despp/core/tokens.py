@@ -85,16 +85,7 @@ def issue_token(
             user=user, name=cleaned, prefix=plaintext[:PREFIX_LENGTH], digest=digest_of(plaintext)
         )
         detail = {"op": "issue", "prefix": token.prefix, "name": cleaned, "for": user.username}
-        eventlog.append(f"user:{user.pk}", "token.issued", detail, actor=actor)
-        audit.record(
-            AuditAction.TOKEN,
-            request=request,
-            user=actor,
-            username=actor_label,
-            object_type="api_token",
-            object_id=token.pk,
-            detail=detail,
-        )
+        _record(token, "token.issued", detail, actor=actor, request=request, label=actor_label)
     return IssuedToken(token=token, plaintext=plaintext)
 
 
@@ -131,16 +122,7 @@ def revoke_token(
             return False
         token.revoked_at = now
         detail = {"op": "revoke", "prefix": token.prefix, "name": token.name}
-        eventlog.append(f"user:{token.user_id}", "token.revoked", detail, actor=actor)
-        audit.record(
-            AuditAction.TOKEN,
-            request=request,
-            user=actor,
-            username=actor_label,
-            object_type="api_token",
-            object_id=token.pk,
-            detail=detail,
-        )
+        _record(token, "token.revoked", detail, actor=actor, request=request, label=actor_label)
     return True
 
 
@@ -193,3 +175,25 @@ def _prefix_for_audit(plaintext: str) -> str:
 
 def tokens_of(user: Any) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user=user).order_by("-created_at"))
+
+
+def _record(
+    token: ApiToken,
+    kind: str,
+    detail: dict[str, str],
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    label: str,
+) -> None:
+    """A token's life is an event on its owner's stream and an entry in the access audit."""
+    eventlog.append(f"user:{token.user_id}", kind, detail, actor=actor)
+    audit.record(
+        AuditAction.TOKEN,
+        request=request,
+        user=actor,
+        username=label,
+        object_type="api_token",
+        object_id=token.pk,
+        detail=detail,
+    )
