@@ -6,12 +6,14 @@ is the WGS84 Gaussian mean radius at the centre latitude), so within a few hundr
 the state a planar distance in it is the true ground distance to within about 0.1 %.
 
 Near the state (its bounding box widened by `margin_deg`, 0.45 degree: about 40-50 km, enough
-for New York City, Long Island and Providence) a coarse grid stores, per cell, the towns whose
-boundary could be nearest to some point of the cell, each with only the boundary edges that
-could be nearest (pruned by a bound proved in `_lattice_filter`), merged into a few GEOS lines:
-a query costs one point and one vectorised distance call, and gives the same answer as a search
-over every edge. Farther away, the nearest boundary vertex by haversine distance is used (at
-that range the difference to the nearest edge is metres).
+for New York City, Long Island and Providence) a coarse grid stores, per cell, only the boundary
+edges that could be nearest to some point of the cell (pruned by a bound proved in
+`_lattice_filter`); a cell left with more than _LEAF_LIMIT of them is split into 4 x 4 sub-cells,
+each pruned again from its parent's list. A query projects the point and measures it against
+its cell's few edges in plain float arithmetic (a GEOS call costs more than the whole loop),
+which gives the same answer as a search over every edge. Farther away, the nearest boundary
+vertex by haversine distance is used (at that range the difference to the nearest edge is
+metres).
 
 Ties (a point equally far from two towns, e.g. nearest to the point where their border meets the
 shore) go to the lowest-ranked town.
@@ -24,14 +26,18 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from shapely import lib as shapely_lib
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, for haversine
 _WGS84_A = 6378.137
 _WGS84_E2 = 0.00669437999014
-_KEEP_NAN = np.intc(0)  # shapely's handle_nan flag for points(); inputs are already finite
 _LATTICE = 4  # sub-boxes per cell side when pruning candidate edges
 _TOLERANCE_KM = 1e-6  # rounding slack in the pruning bound (a millimetre)
+_LEAF_LIMIT = 12  # a cell with more candidate edges than this is split into sub-cells
+_SPLIT = 4  # sub-cells per side of a split cell
+_MAX_SPLITS = 1  # cells of 1/64 degree (about 1.5 km); split ones of 1/256 (about 400 m)
+
+# A projected edge for the query loop: ax, ay, bx, by, dx, dy, 1 / length², town rank.
+_Segment = tuple[float, float, float, float, float, float, float, int]
 
 
 @dataclass(frozen=True)
@@ -106,13 +112,10 @@ class NearestTown:
         self.y0 = math.floor((miny - margin_deg) * cells_per_degree) / cells_per_degree
         self.nx = math.ceil((maxx + margin_deg - self.x0) * cells_per_degree)
         self.ny = math.ceil((maxy + margin_deg - self.y0) * cells_per_degree)
+        self._inside = inside
         self._build_vertices(geometries)
-        skip = (
-            inside(self.x0, self.y0, self.cells_per_degree, self.nx, self.ny)
-            if inside is not None
-            else np.zeros(self.nx * self.ny, dtype=bool)
-        )
-        self._build_cells(geometries, np.flatnonzero(~skip))
+        self._build_segments(geometries)
+        self._build_cells()
 
     def _build_vertices(self, geometries: NDArray[np.object_]) -> None:
         boundaries = shapely.boundary(geometries)
@@ -121,13 +124,38 @@ class NearestTown:
         self._vertex_lat = np.radians(coords[:, 1])
         self._vertex_town = town
 
-    def _cell_boxes(self, cells: NDArray[np.intp]) -> tuple[NDArray[np.float64], ...]:
+    def _build_segments(self, geometries: NDArray[np.object_]) -> None:
+        """Every ring edge, projected: as GEOS lines (for the build) and as plain tuples
+        (ax, ay, bx, by, dx, dy, 1 / length², town) for the query loop."""
+        parts, part_town = shapely.get_parts(geometries, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        x, y = self.projection.forward_many(coords[:, 0], coords[:, 1])
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+        town = part_town[ring_part[ring_of[start]]]
+        ax, ay, bx, by = x[start], y[start], x[start + 1], y[start + 1]
+        self._ends = (ax, ay, bx, by)
+        self._segments = shapely.linestrings(
+            np.stack([np.stack([ax, ay], 1), np.stack([bx, by], 1)], 1)
+        )
+        self._segment_town = town
+        self._tree = shapely.STRtree(self._segments)
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        inverse = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
+        self._rows: list[_Segment] = list(
+            zip(*(a.tolist() for a in (ax, ay, bx, by, dx, dy, inverse, town)), strict=True)
+        )
+
+    def _cell_boxes(
+        self, cells: NDArray[np.intp], cells_per_degree: float, nx: int
+    ) -> tuple[NDArray[np.float64], ...]:
         """Projected bounding box of each cell. A projected cell is a slightly curved
         quadrilateral, so the box of its corners is widened by a metre to contain it whole."""
-        iy, ix = np.divmod(cells, self.nx)
-        lon_lo = self.x0 + ix / self.cells_per_degree
-        lat_lo = self.y0 + iy / self.cells_per_degree
-        step = 1 / self.cells_per_degree
+        iy, ix = np.divmod(cells, nx)
+        lon_lo = self.x0 + ix / cells_per_degree
+        lat_lo = self.y0 + iy / cells_per_degree
+        step = 1 / cells_per_degree
         corners_x, corners_y = [], []
         for dlon, dlat in ((0, 0), (step, 0), (0, step), (step, step)):
             cx, cy = self.projection.forward_many(lon_lo + dlon, lat_lo + dlat)
@@ -140,65 +168,142 @@ class NearestTown:
             np.max(corners_y, 0) + 0.001,
         )
 
-    def _build_cells(self, geometries: NDArray[np.object_], cells: NDArray[np.intp]) -> None:
-        parts, part_town = shapely.get_parts(geometries, return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-        x, y = self.projection.forward_many(coords[:, 0], coords[:, 1])
-        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        seg_town = part_town[ring_part[ring_of[start]]]
-        ends = (x[start], y[start], x[start + 1], y[start + 1])
-        segments = shapely.linestrings(np.stack([np.stack(ends[:2], 1), np.stack(ends[2:], 1)], 1))
-        self._segments, self._segment_town = segments, seg_town
-        self._tree = tree = shapely.STRtree(segments)
-
-        bx0, by0, bx1, by1 = self._cell_boxes(cells)
+    def _top_candidates(
+        self, cells: NDArray[np.intp], boxes: tuple[NDArray[np.float64], ...]
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(cell position, edge) for every edge that could be nearest to some point of the cell,
+        found through the tree; a superset that _lattice_filter then prunes."""
+        bx0, by0, bx1, by1 = boxes
         centres = shapely.points((bx0 + bx1) / 2, (by0 + by1) / 2)
         half_diagonal = np.hypot(bx1 - bx0, by1 - by0) / 2
-        _, nearest_distance = tree.query_nearest(centres, return_distance=True, all_matches=False)
+        _, nearest_distance = self._tree.query_nearest(
+            centres, return_distance=True, all_matches=False
+        )
         # Any point of the cell is within (centre distance + half diagonal) of some edge, so an
         # edge farther than that from the whole cell can never be the nearest.
-        pair_cell, seg = tree.query(
-            shapely.box(bx0, by0, bx1, by1),
-            predicate="dwithin",
-            distance=nearest_distance + half_diagonal,
+        pair_cell, seg = self._tree.query(
+            shapely.box(*boxes), predicate="dwithin", distance=nearest_distance + half_diagonal
         )
         order = np.argsort(pair_cell, kind="stable")
-        pair_cell, seg = pair_cell[order], seg[order]
-        keep = _lattice_filter(pair_cell, seg, (bx0, by0, bx1, by1), ends)
-        pair_cell, seg = pair_cell[keep], seg[keep]
+        return pair_cell[order], seg[order]
 
-        key = cells[pair_cell].astype(np.int64) * geometries.size + seg_town[seg]
-        order = np.argsort(key, kind="stable")
-        key, seg = key[order], seg[order]
-        group_key, group_start = np.unique(key, return_index=True)
-        group_of = np.repeat(np.arange(group_key.size), np.diff(np.r_[group_start, key.size]))
-        # Contiguous edges merged into long lines: GEOS pays per component, not per vertex.
-        pieces = shapely.line_merge(shapely.multilinestrings(segments[seg], indices=group_of))
-        group_cell = group_key // geometries.size
-        self._cell_start = np.searchsorted(group_cell, np.arange(self.nx * self.ny + 1)).tolist()
-        self._group_town = (group_key % geometries.size).tolist()
-        self._group_geometry = pieces
+    def _build_cells(self) -> None:
+        """A tree of cells: the top grid, and each cell with more than _LEAF_LIMIT candidate
+        edges split into _SPLIT x _SPLIT sub-cells (at most _MAX_SPLITS times), so that every
+        leaf holds a short list. Node k < nx * ny is top cell k; _first_child[k] is the node of
+        k's first sub-cell (sub-cells row by row), 0 for a leaf."""
+        cpd, nx, ny = self.cells_per_degree, self.nx, self.ny
+        cells = np.arange(nx * ny)
+        nodes = np.arange(nx * ny)
+        self._first_child: list[int] = [0] * (nx * ny)
+        self._leaf_rows: list[tuple[_Segment, ...]] = [()] * (nx * ny)
+        live = self._live(cells, cpd, nx, ny)
+        cells, nodes = cells[live], nodes[live]
+        boxes = self._cell_boxes(cells, cpd, nx)
+        pair_cell, seg = self._top_candidates(cells, boxes)
+        for depth in range(_MAX_SPLITS + 1):
+            # Any candidate set holding every edge nearest to some point of the cell will do
+            # for the filter: the tree's superset at the top, the parent's list below it.
+            keep = _lattice_filter(pair_cell, seg, boxes, self._ends)
+            pair_cell, seg = pair_cell[keep], seg[keep]
+            count = np.bincount(pair_cell, minlength=cells.size)
+            split = count > _LEAF_LIMIT if depth < _MAX_SPLITS else np.zeros(cells.size, bool)
+            leaf = ~split[pair_cell]
+            self._store_leaves(nodes, pair_cell[leaf], seg[leaf])
+            if not split.any():
+                break
+            # Sub-cells of each split cell, on the grid _SPLIT times finer.
+            cpd, nx, ny = cpd * _SPLIT, nx * _SPLIT, ny * _SPLIT
+            parent = np.flatnonzero(split)
+            iy, ix = np.divmod(cells[parent], nx // _SPLIT)
+            sub = np.arange(_SPLIT)
+            child_cells = (
+                (iy[:, None, None] * _SPLIT + sub[None, :, None]) * nx
+                + ix[:, None, None] * _SPLIT
+                + sub[None, None, :]
+            ).reshape(-1)
+            first = len(self._first_child)
+            child_nodes = first + np.arange(child_cells.size)
+            for n, node in enumerate(nodes[parent].tolist()):
+                self._first_child[node] = first + n * _SPLIT * _SPLIT
+            self._first_child += [0] * child_cells.size
+            self._leaf_rows += [()] * child_cells.size
+            # Each sub-cell starts from its parent's candidates.
+            parent_of = np.full(cells.size, -1)
+            parent_of[parent] = np.arange(parent.size)
+            mine = split[pair_cell]
+            p_pair, p_seg = parent_of[pair_cell[mine]], seg[mine]
+            per = _SPLIT * _SPLIT
+            pair_cell = (p_pair[:, None] * per + np.arange(per)[None, :]).reshape(-1)
+            seg = np.repeat(p_seg, per)
+            live = self._live(child_cells, cpd, nx, ny)
+            position = np.cumsum(live) - 1
+            keep = live[pair_cell]
+            pair_cell, seg = position[pair_cell[keep]], seg[keep]
+            order = np.argsort(pair_cell, kind="stable")
+            pair_cell, seg = pair_cell[order], seg[order]
+            cells, nodes = child_cells[live], child_nodes[live]
+            boxes = self._cell_boxes(cells, cpd, nx)
+
+    def _live(self, cells: NDArray[np.intp], cpd: float, nx: int, ny: int) -> NDArray[np.bool_]:
+        """Cells that an out-of-state point can fall in (not wholly inside some town)."""
+        if self._inside is None:
+            return np.ones(cells.size, dtype=bool)
+        return ~self._inside(self.x0, self.y0, cpd, nx, ny)[cells]
+
+    def _store_leaves(
+        self, nodes: NDArray[np.intp], pair_cell: NDArray[np.intp], seg: NDArray[np.intp]
+    ) -> None:
+        """Each leaf's candidate edges as a tuple of row tuples (equal tuples shared)."""
+        edges = seg.tolist()
+        starts = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])[: seg.size]
+        leaf_nodes = nodes[pair_cell[starts]].tolist()
+        cuts = [*starts.tolist(), seg.size]
+        shared: dict[tuple[int, ...], tuple[_Segment, ...]] = {}
+        rows = self._rows
+        for k, node in enumerate(leaf_nodes):
+            key = tuple(edges[cuts[k] : cuts[k + 1]])
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = tuple(rows[e] for e in key)
+            self._leaf_rows[node] = found
 
     def nearest(self, lon: float, lat: float) -> tuple[int, float]:
         u = (lon - self.x0) * self.cells_per_degree
         v = (lat - self.y0) * self.cells_per_degree
         if not (0.0 <= u < self.nx and 0.0 <= v < self.ny):
             return self._nearest_far(lon, lat)
-        cell = int(v) * self.nx + int(u)
-        start, end = self._cell_start[cell], self._cell_start[cell + 1]
-        point = shapely_lib.points(self._project(lon, lat), _KEEP_NAN)
-        if end - start == 1:
-            return self._group_town[start], float(
-                shapely_lib.distance(point, self._group_geometry[start])
-            )
-        if start == end:  # a cell wholly inside a town: only reached when asked directly
-            return self._nearest_by_tree(point)
-        distances = shapely_lib.distance(point, self._group_geometry[start:end])
-        best = int(distances.argmin())  # first minimum: groups are in town-rank order
-        return self._group_town[start + best], float(distances[best])
+        ix, iy = int(u), int(v)
+        node = iy * self.nx + ix
+        first = self._first_child[node]
+        while first:  # down to the sub-cell holding the point (cell boxes overlap by a metre,
+            # so rounding at a sub-cell's edge cannot pick one that misses the point)
+            u, v = (u - ix) * _SPLIT, (v - iy) * _SPLIT
+            ix, iy = min(int(u), _SPLIT - 1), min(int(v), _SPLIT - 1)
+            node = first + iy * _SPLIT + ix
+            first = self._first_child[node]
+        rows = self._leaf_rows[node]
+        if not rows:  # a cell wholly inside a town: only reached when asked directly
+            return self._nearest_by_tree(lon, lat)
+        x, y = self._project(lon, lat)
+        best, best_town = math.inf, -1
+        # Plain float arithmetic over a handful of edges beats a GEOS call (about 1 µs each).
+        for ax, ay, bx, by, dx, dy, inverse, town in rows:
+            t = ((x - ax) * dx + (y - ay) * dy) * inverse
+            if t <= 0.0:
+                ex, ey = x - ax, y - ay
+            elif t >= 1.0:
+                ex, ey = x - bx, y - by
+            else:
+                ex, ey = x - ax - t * dx, y - ay - t * dy
+            squared = ex * ex + ey * ey
+            # Ties (e.g. the vertex two towns share on the shore) go to the lower rank.
+            if squared < best or (squared == best and town < best_town):
+                best, best_town = squared, town
+        return best_town, math.sqrt(best)
 
-    def _nearest_by_tree(self, point: shapely.Geometry) -> tuple[int, float]:
+    def _nearest_by_tree(self, lon: float, lat: float) -> tuple[int, float]:
+        point = shapely.points(self._project(lon, lat))
         found, distance = self._tree.query_nearest(point, return_distance=True, all_matches=True)
         return int(self._segment_town[found].min()), float(distance.min())
 
