@@ -161,6 +161,45 @@ def test_the_nearest_town_agrees_with_a_brute_force_haversine_search(geometry, s
         assert gap < 0.05
 
 
+def test_the_nearest_town_equals_a_search_over_every_edge_in_the_same_projection(geometry):
+    from despp.core.jurisdiction.nearest import CONNECTICUT_LCC
+
+    # Every edge of every town, projected as the index projects them, searched by GEOS.
+    parts, part_town = shapely.get_parts(geometry.grid.geometries, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    x, y = CONNECTICUT_LCC.forward_many(coords[:, 0], coords[:, 1])
+    start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+    a = np.stack([x[start], y[start]], 1)
+    b = np.stack([x[start + 1], y[start + 1]], 1)
+    edges = shapely.linestrings(np.stack([a, b], 1))
+    edge_town = part_town[ring_part[ring_of[start]]]
+    # Out-of-state points across the near-state grid, and within ~100 m of the shore, where
+    # cells hold the most edges and are split into sub-cells.
+    rng = np.random.default_rng(7)
+    vertices = shapely.get_coordinates(geometry.grid.geometries)
+    pick = rng.integers(0, len(vertices), 6000)
+    lons = np.r_[rng.uniform(-74.1, -71.4, 6000), vertices[pick, 0] + rng.normal(0, 1e-3, 6000)]
+    lats = np.r_[rng.uniform(40.6, 42.4, 6000), vertices[pick, 1] + rng.normal(0, 1e-3, 6000)]
+    outside = geometry.grid.towns_at(lons, lats) == -1
+    lons, lats = lons[outside], lats[outside]
+    px, py = CONNECTICUT_LCC.forward_many(lons, lats)
+    (point, edge), distance = shapely.STRtree(edges).query_nearest(
+        shapely.points(px, py), return_distance=True, all_matches=True
+    )
+    nearest = geometry.nearest()
+    assert lons.size > 3000
+    for k, (lon, lat) in enumerate(zip(lons.tolist(), lats.tolist(), strict=True)):
+        rank, km = nearest.nearest(lon, lat)
+        expected_km = float(distance[point == k].min())
+        expected_rank = int(edge_town[edge[point == k]].min())  # ties: the lowest rank
+        assert km == pytest.approx(expected_km, abs=1e-9)
+        if rank != expected_rank:  # only a tie to within rounding may differ
+            ours = edges[edge_town == rank]
+            ours_km = shapely.distance(shapely.Point(px[k], py[k]), ours).min()
+            assert ours_km == pytest.approx(expected_km, abs=1e-9)
+
+
 def test_asked_directly_about_an_inland_point_nearest_measures_to_the_nearest_border(
     geometry, shapes
 ):
