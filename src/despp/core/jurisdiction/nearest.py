@@ -120,8 +120,13 @@ class NearestTown:
     def _build_vertices(self, geometries: NDArray[np.object_]) -> None:
         boundaries = shapely.boundary(geometries)
         coords, town = shapely.get_coordinates(boundaries, return_index=True)
-        self._vertex_lon = np.radians(coords[:, 0])
-        self._vertex_lat = np.radians(coords[:, 1])
+        lon, lat = np.radians(coords[:, 0]), np.radians(coords[:, 1])
+        # Unit vectors: the nearest vertex by great-circle distance has the largest dot product
+        # with the point's unit vector, one matrix-vector product instead of four trig arrays.
+        self._vertex_unit = np.ascontiguousarray(
+            np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
+        )
+        self._vertex_degrees = coords.tolist()
         self._vertex_town = town
 
     def _build_segments(self, geometries: NDArray[np.object_]) -> None:
@@ -309,15 +314,12 @@ class NearestTown:
 
     def _nearest_far(self, lon: float, lat: float) -> tuple[int, float]:
         p_lon, p_lat = math.radians(lon), math.radians(lat)
-        a = (
-            np.sin((self._vertex_lat - p_lat) / 2) ** 2
-            + math.cos(p_lat)
-            * np.cos(self._vertex_lat)
-            * np.sin((self._vertex_lon - p_lon) / 2) ** 2
+        unit = np.array(
+            [math.cos(p_lat) * math.cos(p_lon), math.cos(p_lat) * math.sin(p_lon), math.sin(p_lat)]
         )
-        best = int(np.argmin(a))
-        distance = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(float(a[best]))))
-        return int(self._vertex_town[best]), distance
+        best = int(np.argmax(self._vertex_unit @ unit))  # the first maximum: the lowest rank
+        vertex_lon, vertex_lat = self._vertex_degrees[best]
+        return int(self._vertex_town[best]), haversine_km(lon, lat, vertex_lon, vertex_lat)
 
 
 def _segment_distance(
