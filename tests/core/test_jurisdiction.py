@@ -318,3 +318,17 @@ def test_without_reference_data_locate_says_to_load_it(reference_data):
     jurisdiction.invalidate()
     with pytest.raises(ReferenceNotLoadedError, match="despp load-reference"):
         jurisdiction.locate(*HARTFORD)
+
+
+@pytest.mark.django_db
+def test_warming_without_reference_data_reports_it_instead_of_failing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    jurisdiction.invalidate()
+    assert jurisdiction.warm() is False
+    assert "load-reference" in caplog.text
+
+
+def test_warming_builds_the_index_so_later_calls_find_it_ready(reference_data) -> None:
+    assert jurisdiction.warm() is True
+    assert jurisdiction.get_index().locate_checked(41.7637, -72.6851).town == "Hartford"

@@ -19,11 +19,13 @@ this process's copy at once; other processes notice the new revision within RECH
 (one small query at most that often). Call locate() from synchronous code (it may query).
 """
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import DatabaseError
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import shape
 
@@ -47,6 +49,7 @@ __all__ = [
     "invalidate",
     "locate",
     "locate_many",
+    "warm",
 ]
 
 RECHECK_SECONDS = 2.0
@@ -64,6 +67,7 @@ class _Cached:
     next_check: float
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cached: _Cached | None = None
 _geometry: TownGeometry | None = None
@@ -142,6 +146,19 @@ def get_index() -> JurisdictionIndex:
         return cached.index
     with _lock:
         return _refresh()
+
+
+def warm() -> bool:
+    """Build this process's index now, so the first 911 call does not wait seconds for it.
+
+    Returns False (and logs why) when it cannot be built yet: no reference data, no database.
+    """
+    try:
+        get_index().geometry.warm()
+    except (ReferenceNotLoadedError, DatabaseError) as exc:
+        logger.warning("jurisdiction index not warmed: %s", exc)
+        return False
+    return True
 
 
 def locate(lat: float, lon: float) -> Jurisdiction:
