@@ -56,7 +56,7 @@ def test_an_auditor_reads_the_audit_in_the_admin_and_the_look_is_itself_audited(
     response = client.get("/admin/core/accessaudit/?q=someone")
     assert response.status_code == 200
     assert b"someone" in response.content
-    look = AccessAudit.objects.filter(object_type="accessaudit").get()
+    look = AccessAudit.objects.filter(object_type="access_audit").get()
     assert look.action == AuditAction.READ and look.username == "auditor"
     assert look.detail == {"via": "admin", "query": "q=someone"}
     assert client.get("/admin/core/event/").status_code == 200
@@ -67,7 +67,7 @@ def test_a_system_administrator_cannot_read_the_audit_and_the_attempt_is_recorde
 ):
     response = sign_in(staff_admin).get("/admin/core/accessaudit/")
     assert response.status_code == 403
-    denied = AccessAudit.objects.get(object_type="accessaudit")
+    denied = AccessAudit.objects.get(object_type="access_audit")
     assert denied.action == AuditAction.DENIED and denied.outcome == AuditOutcome.FAILURE
 
 
@@ -172,5 +172,5 @@ def test_opening_a_person_or_token_in_the_admin_is_audited(staff_admin, trooper,
     assert {(look.object_type, look.object_id) for look in looks} == {
         ("user", ""),
         ("user", str(trooper.pk)),
-        ("apitoken", str(issued.token.pk)),
+        ("api_token", str(issued.token.pk)),
     }

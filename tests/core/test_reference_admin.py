@@ -54,7 +54,7 @@ def test_a_correction_without_a_reason_is_refused_and_nothing_is_written(
 ):
     town = reference_data.town("Bethlehem")
     troop_a = reference_data.troop("A")
-    counts = (Event.objects.count(), AccessAudit.objects.filter(object_type="core.town").count())
+    counts = (Event.objects.count(), AccessAudit.objects.filter(object_type="town").count())
 
     response = sign_in(staff_admin).post(
         f"/admin/core/town/{town.pk}/change/", _form(town, troop=troop_a.pk)
@@ -66,7 +66,7 @@ def test_a_correction_without_a_reason_is_refused_and_nothing_is_written(
     assert town.troop_provenance == Provenance.INFERRED
     assert (
         Event.objects.count(),
-        AccessAudit.objects.filter(object_type="core.town").count(),
+        AccessAudit.objects.filter(object_type="town").count(),
     ) == counts
 
 
@@ -84,7 +84,7 @@ def test_a_correction_in_the_admin_goes_through_the_service(reference_data, staf
     assert (town.troop, town.troop_provenance) == (troop_a, Provenance.OVERRIDE)
     assert "DESPP lists Bethlehem under Troop A" in town.troop_basis
     assert Event.objects.filter(stream=f"town:{town.fips_2020}").count() == 1
-    assert AccessAudit.objects.filter(object_type="core.town", object_id=str(town.pk)).exists()
+    assert AccessAudit.objects.filter(object_type="town", object_id=str(town.pk)).exists()
 
 
 def test_an_invalid_correction_shows_the_services_error_on_the_field(

@@ -55,7 +55,7 @@ def test_a_correction_is_evented_on_the_towns_stream_and_audited(reference_data,
     assert event.data["after"]["troop"] == ["A", "override"]
     assert event.data["reason"] == "DESPP troop list"
     assert verify_streams([f"town:{town.fips_2020}"]).ok
-    audit = AccessAudit.objects.get(object_type="core.town", object_id=str(town.pk))
+    audit = AccessAudit.objects.get(object_type="town", object_id=str(town.pk))
     assert (audit.action, audit.username, audit.ip) == (AuditAction.UPDATE, "admin", "10.1.2.3")
     assert audit.detail["after"]["troop"] == ["A", "override"]
 

@@ -53,12 +53,14 @@ if admin.site.is_registered(TOTPDevice):
 class AuditedReadsMixin(admin.ModelAdmin):
     """Non-public records: every list or record page an admin opens is itself audited."""
 
+    audit_object_type = ""  # the record type the access audit names, as services name it
+
     def _audit_read(self, request: HttpRequest, object_id: str = "") -> None:
         allowed = self.has_view_permission(request)
         audit.record(
             AuditAction.READ if allowed else AuditAction.DENIED,
             request=request,
-            object_type=self.model._meta.model_name or "",
+            object_type=self.audit_object_type,
             object_id=object_id,
             outcome=AuditOutcome.SUCCESS if allowed else AuditOutcome.FAILURE,
             detail={"via": "admin", "query": request.GET.urlencode()[:500]},
@@ -118,6 +120,7 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(AuditedReadsMixin, DjangoUserAdmin):
+    audit_object_type = "user"
     list_display = ("username", "last_name", "first_name", "agency", "role_list", "is_active")
     list_filter = ("is_active", "groups", "agency__kind", "is_staff")
     list_select_related = ("agency",)
@@ -234,6 +237,7 @@ class RoleGroupAdmin(DjangoGroupAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedReadsMixin):
+    audit_object_type = "api_token"
     list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     list_select_related = ("user",)
@@ -269,6 +273,7 @@ class ApiTokenAdmin(AuditedReadsMixin):
 
 @admin.register(AccessAudit)
 class AccessAuditAdmin(ReadOnlyAuditAdmin):
+    audit_object_type = "access_audit"
     list_display = (
         "at",
         "username",
@@ -287,6 +292,7 @@ class AccessAuditAdmin(ReadOnlyAuditAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAuditAdmin):
+    audit_object_type = "event"
     list_display = ("seq", "stream", "position", "at", "actor_name", "kind")
     search_fields = ("stream", "kind", "actor_name")
     date_hierarchy = "at"

@@ -243,7 +243,7 @@ def set_town_assignment(
             AuditAction.UPDATE,
             request=request,
             user=actor,
-            object_type="core.town",
+            object_type="town",
             object_id=town.pk,
             detail=detail,
         )
