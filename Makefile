@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install migrate clean
+.PHONY: run test lint bench install setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
+setup: install
 	$(BIN)/despp migrate --noinput
 	$(BIN)/despp collectstatic --noinput --verbosity 0
 	$(BIN)/despp load-reference
 	$(BIN)/despp load-demo
 
-run: migrate
+run: setup
 	$(BIN)/despp demo-logins
 	$(BIN)/uvicorn despp.asgi:application --host $(HOST) --port $(PORT) --workers 2
 
