@@ -23,6 +23,8 @@ from ninja.errors import ValidationError, ValidationErrorContext
 
 from despp.core import api_audit, api_geography, api_identity, errors
 from despp.core.api_parsing import StrictJSONParser
+from despp.dispatch.api import router as dispatch_router
+from despp.forensics.api import router as forensics_router
 
 _DOCS_VIEWS = {"openapi-json", "openapi-view", "api-root"}  # ninja's own, not operations
 _SAFE_METHODS = {"GET", "HEAD"}
@@ -249,4 +251,6 @@ api = DesppAPI(
 api.add_router("/", api_geography.router, tags=["geography"])
 api.add_router("/", api_identity.router, tags=["identity"])
 api.add_router("/audit", api_audit.router, tags=["audit"])
+api.add_router("/dispatch", dispatch_router, tags=["dispatch"])
+api.add_router("/forensics", forensics_router, tags=["forensics"])
 api.add_router("/problems", problems_router, tags=["errors"])

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI from its bundled static files: /api/docs works offline
     "despp.core",
     "despp.portal",
+    "despp.dispatch",
+    "despp.forensics",
 ]
 
 MIDDLEWARE = [

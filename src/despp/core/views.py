@@ -13,6 +13,7 @@ from typing import Any
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, login, logout, update_session_auth_hash
@@ -356,11 +357,23 @@ def _actions_by_area(actions: frozenset[Action]) -> list[tuple[str, list[Action]
     return list(areas.items())
 
 
+def _workspaces(actions: frozenset[Action]) -> list[tuple[str, str]]:
+    """(label, URL) of each app workspace the user may open; apps declare theirs as
+    `staff_links = ((action, label, URL name), ...)` on their AppConfig."""
+    links = []
+    for config in django_apps.get_app_configs():
+        for action, label, url_name in getattr(config, "staff_links", ()):
+            if Action(action) in actions:
+                links.append((label, reverse(url_name)))
+    return links
+
+
 @login_required
 @never_cache
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context = {
+        "workspaces": _workspaces(actions_of(user)),
         "roles": sorted(roles_of(user), key=lambda role: role.label),
         "areas": _actions_by_area(actions_of(user)),
         "has_device": confirmed_device(user) is not None,

@@ -4,12 +4,20 @@ Every demo user has the same published passphrase, and those whose role needs a 
 get an authenticator with the same published secret, so a person can add it to an app once and
 sign in as anyone. Refused when DESPP_ENV=production. Idempotent: a second run changes nothing
 (pass --reset-passwords to put back a demo password someone changed).
+
+Then each app's demo records: an app with a `demo` module has its `load_demo_data()` called
+(idempotent, returns a one-line summary), so `make run` shows every division with data in it.
 """
 
+import importlib
+import importlib.util
 from base64 import b32encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import AppConfig
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -130,3 +138,17 @@ class Command(BaseCommand):
             f"Demo users ready ({created} new, {len(DEMO_USERS) - created} already there). "
             "`despp demo-logins` lists them."
         )
+        for config in django_apps.get_app_configs():
+            summary = load_app_demo(config)
+            if summary:
+                self.stdout.write(f"{config.verbose_name}: {summary}")
+
+
+def load_app_demo(config: AppConfig) -> str:
+    """Run the app's `demo.load_demo_data()` when it has one (apps own their demo records and
+    keep them idempotent); returns its one-line summary, or "" for an app without demo data."""
+    module_name = f"{config.name}.demo"
+    if importlib.util.find_spec(module_name) is None:
+        return ""
+    loader: Callable[[], str] = importlib.import_module(module_name).load_demo_data
+    return loader()

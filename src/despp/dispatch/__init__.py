@@ -1,0 +1,1 @@
+"""911 call intake and computer-aided dispatch: calls, incidents, units, response plans, console."""

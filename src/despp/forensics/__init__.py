@@ -1,0 +1,1 @@
+"""Forensic laboratory: submissions, items, chain of custody, lab requests, reviews, reports."""
