@@ -1,0 +1,61 @@
+"""Dispatch models, one module per concern; re-exported so Django and callers find them here."""
+
+from despp.dispatch.models.codes import Discipline, DispositionCode, NatureCode, Priority
+from despp.dispatch.models.incidents import (
+    COMMITTED_STATUSES,
+    OPEN_INCIDENT_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Call,
+    CallbackStatus,
+    CallStatus,
+    ClassOfService,
+    Incident,
+    IncidentCounter,
+    IncidentLink,
+    IncidentSource,
+    IncidentStatus,
+    ResponsePlan,
+    ResponsePlanLine,
+)
+from despp.dispatch.models.places import Caution, CautionKind, CommonPlace, PlaceKind
+from despp.dispatch.models.units import (
+    UNIT_DISCIPLINE,
+    Capability,
+    Station,
+    StatusThreshold,
+    Unit,
+    UnitKind,
+)
+
+__all__ = [
+    "COMMITTED_STATUSES",
+    "OPEN_INCIDENT_STATUSES",
+    "UNIT_DISCIPLINE",
+    "Assignment",
+    "AssignmentStatus",
+    "Call",
+    "CallStatus",
+    "CallbackStatus",
+    "Capability",
+    "Caution",
+    "CautionKind",
+    "ClassOfService",
+    "CommonPlace",
+    "Discipline",
+    "DispositionCode",
+    "Incident",
+    "IncidentCounter",
+    "IncidentLink",
+    "IncidentSource",
+    "IncidentStatus",
+    "NatureCode",
+    "PlaceKind",
+    "Priority",
+    "ResponsePlan",
+    "ResponsePlanLine",
+    "Station",
+    "StatusThreshold",
+    "Unit",
+    "UnitKind",
+]
