@@ -1,0 +1,83 @@
+"""Forensic laboratory data: reference (sections, methods, storage), evidence (submissions,
+items, dispositions) and lab work (requests, results, reviews, reports, deliveries).
+
+Custody, lab work and report history are events in the core event log (`item:<id>`,
+`labrequest:<id>`, `report:<id>`); the rows here either hold what people entered or are
+projections of those events, rebuildable by `despp.forensics.projections`.
+"""
+
+from despp.forensics.models.evidence import (
+    FINAL_ITEM_STATUSES,
+    Disposition,
+    DispositionKind,
+    Item,
+    ItemStatus,
+    ItemType,
+    Packaging,
+    Priority,
+    Submission,
+    SubmissionStatus,
+)
+from despp.forensics.models.lab import (
+    OPEN_STATES,
+    DeliveryChannel,
+    DeliveryStatus,
+    LabRequest,
+    LabRequestState,
+    Report,
+    ReportDelivery,
+    ReportVersion,
+    Result,
+    Review,
+    ReviewKind,
+    ReviewOutcome,
+)
+from despp.forensics.models.reference import (
+    LOCATION_LEVELS,
+    ExaminationType,
+    Instrument,
+    LabNumberCounter,
+    LocationKind,
+    Method,
+    MethodStatus,
+    Section,
+    SectionCode,
+    SectionMembership,
+    StorageLocation,
+)
+
+__all__ = [
+    "FINAL_ITEM_STATUSES",
+    "LOCATION_LEVELS",
+    "OPEN_STATES",
+    "DeliveryChannel",
+    "DeliveryStatus",
+    "Disposition",
+    "DispositionKind",
+    "ExaminationType",
+    "Instrument",
+    "Item",
+    "ItemStatus",
+    "ItemType",
+    "LabNumberCounter",
+    "LabRequest",
+    "LabRequestState",
+    "LocationKind",
+    "Method",
+    "MethodStatus",
+    "Packaging",
+    "Priority",
+    "Report",
+    "ReportDelivery",
+    "ReportVersion",
+    "Result",
+    "Review",
+    "ReviewKind",
+    "ReviewOutcome",
+    "Section",
+    "SectionCode",
+    "SectionMembership",
+    "StorageLocation",
+    "Submission",
+    "SubmissionStatus",
+]
