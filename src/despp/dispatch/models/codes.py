@@ -35,6 +35,12 @@ class NatureCode(models.Model):
         default=True, help_text="an APCO registry code (EIDO incidentTypeCommonRegistryText)"
     )
     active = models.BooleanField(default=True)
+    shipped = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="the values the shipped table last gave; a field that differs from them was "
+        "edited by an administrator and is kept when the reference data is reloaded",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -52,6 +58,12 @@ class DispositionCode(models.Model):
         default=False, help_text="closing with this disposition asks for a case report"
     )
     active = models.BooleanField(default=True)
+    shipped = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="the values the shipped table last gave; a field that differs from them was "
+        "edited by an administrator and is kept when the reference data is reloaded",
+    )
 
     class Meta:
         ordering = ["code"]

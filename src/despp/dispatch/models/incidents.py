@@ -69,6 +69,10 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     transferred_at = models.DateTimeField(null=True, blank=True)
+    transferred_to = models.ForeignKey(
+        "core.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    transfer_reason = models.CharField(max_length=200, blank=True)
     call_taker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -80,6 +84,7 @@ class Call(models.Model):
     callback_status = models.CharField(
         max_length=12, choices=CallbackStatus.choices, blank=True, default=CallbackStatus.NOT_NEEDED
     )
+    callback_attempts = models.PositiveSmallIntegerField(default=0)
     incident = models.ForeignKey(
         "dispatch.Incident", on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
     )

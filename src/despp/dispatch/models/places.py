@@ -25,6 +25,12 @@ class CommonPlace(models.Model):
     lat = models.FloatField()
     lon = models.FloatField()
     source = models.CharField(max_length=160, blank=True, help_text="where the point comes from")
+    shipped = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="the values the shipped table last gave; a field that differs from them was "
+        "edited by an administrator and is kept when the reference data is reloaded",
+    )
 
     class Meta:
         ordering = ["town__name", "name"]
