@@ -49,10 +49,12 @@ class Verification:
 def verify_streams(
     streams: Iterable[str] | None = None,
     *,
+    prefix: str | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> Verification:
-    """Check every chain (or the named streams'); report the first broken link of each.
+    """Check every chain (or the named streams', or those whose name starts with `prefix`,
+    such as "item:"); report the first broken link of each.
 
     The log is cut into `workers` ranges of seq, each checked on its own (in a separate
     process when the database allows it) and the ranges then stitched together; by default
@@ -60,11 +62,11 @@ def verify_streams(
     number of events checked so far.
     """
     names = sorted(set(streams)) if streams is not None else None
-    low, high, count = _seq_range(names)
+    low, high, count = _seq_range(names, prefix)
     parts = workers if workers is not None else _default_workers(count)
     ranges = _split(low, high, max(1, parts))
     if len(ranges) > 1 and _can_fork():
-        segments = _run_in_processes(ranges, names, progress)
+        segments = _run_in_processes(ranges, names, prefix, progress)
     else:
         done = 0
 
@@ -74,7 +76,7 @@ def verify_streams(
             if progress is not None:
                 progress(done)
 
-        segments = [_verify_segment(lo, hi, names, tick) for lo, hi in ranges]
+        segments = [_verify_segment(lo, hi, names, prefix, tick) for lo, hi in ranges]
     return _stitch(segments)
 
 
@@ -99,10 +101,12 @@ class _Segment:
     broken: dict[str, BrokenLink] = field(default_factory=dict)
 
 
-def _seq_range(streams: list[str] | None) -> tuple[int, int, int]:
+def _seq_range(streams: list[str] | None, prefix: str | None) -> tuple[int, int, int]:
     queryset = Event.objects.all()
     if streams is not None:
         queryset = queryset.filter(stream__in=streams)
+    if prefix is not None:
+        queryset = queryset.filter(stream__startswith=prefix)
     bounds = queryset.aggregate(low=Min("seq"), high=Max("seq"), count=Count("seq"))
     return (bounds["low"] or 0), (bounds["high"] or 0), bounds["count"]
 
@@ -139,8 +143,16 @@ def _link_reason(position: int, prev_hash: str, expected: tuple[int, str]) -> st
 _ALTERED = "hash does not match the event's contents (the event was altered)"
 
 
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _verify_segment(
-    low: int, high: int, streams: list[str] | None, tick: Callable[[int], None] | None
+    low: int,
+    high: int,
+    streams: list[str] | None,
+    prefix: str | None,
+    tick: Callable[[int], None] | None,
 ) -> _Segment:
     """Check the events with low < seq <= high, a window of seq values at a time (a bounded
     index range each, whatever the planner knows about the table)."""
@@ -148,6 +160,10 @@ def _verify_segment(
     where = "seq > %s AND seq <= %s"
     if streams is not None:
         where += f" AND stream IN ({', '.join(['%s'] * len(streams))})"
+    filters = list(streams or [])
+    if prefix is not None:
+        where += " AND stream LIKE %s ESCAPE '\\'"
+        filters.append(_like_prefix(prefix))
     sql = (
         f"SELECT seq, stream, position, {_STAMP_SQL[vendor]}, actor_id, actor_name, kind, "  # noqa: S608 (no user text in the SQL)
         f"{_DATA_SQL[vendor]}, prev_hash, hash FROM core_event WHERE {where} ORDER BY seq"
@@ -157,7 +173,7 @@ def _verify_segment(
     segment = _Segment()
     with connection.cursor() as cursor:
         for start in range(low, high, window):
-            cursor.execute(sql, [start, min(start + window, high), *(streams or [])])
+            cursor.execute(sql, [start, min(start + window, high), *filters])
             rows = cursor.fetchall()
             _check_rows(segment, rows)
             segment.events += len(rows)
@@ -226,13 +242,16 @@ def _count_in_worker(checked: int) -> None:
         _worker_progress.value += checked
 
 
-def _verify_in_worker(low: int, high: int, streams: list[str] | None) -> _Segment:
-    return _verify_segment(low, high, streams, _count_in_worker)
+def _verify_in_worker(
+    low: int, high: int, streams: list[str] | None, prefix: str | None
+) -> _Segment:
+    return _verify_segment(low, high, streams, prefix, _count_in_worker)
 
 
 def _run_in_processes(
     ranges: list[tuple[int, int]],
     streams: list[str] | None,
+    prefix: str | None,
     progress: Callable[[int], None] | None,
 ) -> list[_Segment]:
     context = multiprocessing.get_context("fork")
@@ -241,7 +260,7 @@ def _run_in_processes(
     with ProcessPoolExecutor(
         max_workers=len(ranges), mp_context=context, initializer=_start_worker, initargs=(counter,)
     ) as pool:
-        futures = [pool.submit(_verify_in_worker, lo, hi, streams) for lo, hi in ranges]
+        futures = [pool.submit(_verify_in_worker, lo, hi, streams, prefix) for lo, hi in ranges]
         while wait(futures, timeout=0.2).not_done:
             if progress is not None:
                 progress(counter.value)
