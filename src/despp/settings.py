@@ -171,6 +171,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Dispatch: a new call within this distance of an open incident of a compatible discipline
+# entered within this many minutes is offered for linking instead of a new incident.
+DESPP_DUPLICATE_RADIUS_M = env_int("DESPP_DUPLICATE_RADIUS_M", 300, minimum=0)
+DESPP_DUPLICATE_WINDOW_MIN = env_int("DESPP_DUPLICATE_WINDOW_MIN", 30, minimum=0)
+
 # Oversize bodies are refused before any view runs (problem+json from the API handler).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DESPP_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 

@@ -4,13 +4,21 @@ Without --dataset it loads the Connecticut data shipped in despp/core/reference/
 again changes nothing unless the dataset changed, and never overwrites an administrator's
 correction (provenance `override`). Prints what was created or updated and how many facts are
 sourced, inferred, derived or overridden.
+
+Then each app's own shipped tables: an app with a `reference` module that defines
+`load_reference_data()` (idempotent, keeps administrators' edits, returns a one-line summary)
+has it called, after the geography it may depend on.
 """
 
+import importlib
+import importlib.util
 import io
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.apps import AppConfig
+from django.apps import apps as django_apps
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
@@ -63,3 +71,21 @@ class Command(BaseCommand):
             f"Administrator overrides kept: {report.overrides_kept}.",
         )
         self.stdout.write(buffer.getvalue(), ending="")
+        for config in django_apps.get_app_configs():
+            try:
+                summary = load_app_reference(config)
+            except ReferenceDataError as exc:
+                raise CommandError(
+                    f"{config.verbose_name} reference data not loaded: {exc}"
+                ) from exc
+            if summary:
+                self.stdout.write(f"{config.verbose_name}: {summary}")
+
+
+def load_app_reference(config: AppConfig) -> str:
+    """Run the app's `reference.load_reference_data()` when it has one; "" otherwise."""
+    module_name = f"{config.name}.reference"
+    if importlib.util.find_spec(module_name) is None:
+        return ""
+    loader = getattr(importlib.import_module(module_name), "load_reference_data", None)
+    return str(loader()) if callable(loader) else ""

@@ -1,0 +1,51 @@
+"""Dispatch services: every change of state on the dispatch floor (see each module).
+
+Calls and incidents (calls.py, incidents.py) are re-exported here; units and assignments live
+in units.py and assignments.py.
+"""
+
+from despp.dispatch.services.calls import (
+    CALLBACK_QUEUE,
+    Intake,
+    abandon_call,
+    answer_call,
+    intake_call,
+    jurisdiction_of,
+    receive_call,
+    record_callback,
+    release_call,
+    transfer_call,
+)
+from despp.dispatch.services.incidents import (
+    add_note,
+    attach_call,
+    cautions_near,
+    close_incident,
+    create_incident,
+    link_incidents,
+    merge_incidents,
+    next_incident_number,
+    split_incident,
+)
+
+__all__ = [
+    "CALLBACK_QUEUE",
+    "Intake",
+    "abandon_call",
+    "add_note",
+    "answer_call",
+    "attach_call",
+    "cautions_near",
+    "close_incident",
+    "create_incident",
+    "intake_call",
+    "jurisdiction_of",
+    "link_incidents",
+    "merge_incidents",
+    "next_incident_number",
+    "receive_call",
+    "record_callback",
+    "release_call",
+    "split_incident",
+    "transfer_call",
+]
