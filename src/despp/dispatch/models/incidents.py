@@ -176,6 +176,11 @@ class Incident(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
+    eido_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="the sender's incident tracking id (EIDO $id) when received from another CAD",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -186,7 +191,13 @@ class Incident(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["psap", "year", "number"], name="dispatch_incident_number_unique"
-            )
+            ),
+            # A PSAP receives a given incident once; a second import of it is a 409.
+            models.UniqueConstraint(
+                fields=["psap", "eido_id"],
+                condition=~Q(eido_id=""),
+                name="dispatch_incident_eido_once_per_psap",
+            ),
         ]
 
     def __str__(self) -> str:
