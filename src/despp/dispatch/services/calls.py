@@ -135,37 +135,35 @@ def receive_call(
     a point just outside the state, which is recorded as out of state). `answered_at` given:
     the call is answered (by `call_taker`); otherwise it is ringing.
 
-    Idempotent: a `source_ref` seen before returns that call unchanged (created=False); the
+    Idempotent: a `source_ref` seen before returns that call unchanged (created=False), also
+    when two retries race (the loser of the unique index answers with the winner's call); the
     same source_ref with a different callback number, class of service or point is a 409.
     Use `intake_call` to also create or join an incident in the same transaction.
     """
-    with transaction.atomic():
-        pending = Pending(call_taker)
-        call = _receive(
-            pending,
-            psap=psap,
-            callback_number=callback_number,
-            class_of_service=class_of_service,
-            lat=lat,
-            lon=lon,
-            uncertainty_m=uncertainty_m,
-            civic_address=civic_address,
-            location_text=location_text,
-            place_id=place_id,
-            town=town,
-            received_at=received_at,
-            answered_at=answered_at,
-            call_taker=call_taker,
-            source_ref=source_ref,
-            description=description,
-            request=request,
-        )
-        pending.flush()
-    return call
+    return intake_call(
+        psap=psap,
+        callback_number=callback_number,
+        class_of_service=class_of_service,
+        lat=lat,
+        lon=lon,
+        uncertainty_m=uncertainty_m,
+        civic_address=civic_address,
+        location_text=location_text,
+        place_id=place_id,
+        town=town,
+        received_at=received_at,
+        answered_at=answered_at,
+        call_taker=call_taker,
+        source_ref=source_ref,
+        description=description,
+        request=request,
+    ).call
 
 
 def _existing(source_ref: str, **given: Any) -> Call | None:
-    call = Call.objects.select_related("psap", "town", "incident").filter(source_ref=source_ref)
+    call = Call.objects.select_related("psap", "town", "place", "incident").filter(
+        source_ref=source_ref
+    )
     found = call.first()
     if found is None:
         return None
@@ -178,46 +176,53 @@ def _existing(source_ref: str, **given: Any) -> Call | None:
     return found
 
 
-def _receive(pending: Pending, *, request: HttpRequest | None, **fields: Any) -> Call:
+def _identity(fields: dict[str, Any]) -> dict[str, Any]:
+    """What a retry must repeat to be the same call."""
+    same = {
+        "callback_number": _callback_number(fields.get("callback_number")),
+        "class_of_service": _class_of_service(fields.get("class_of_service")),
+    }
+    if fields.get("lat") is not None:
+        same |= {"lat": fields["lat"], "lon": fields["lon"]}
+    return same
+
+
+def _prepare(**fields: Any) -> Call:
+    """Validate and locate; an unsaved Call, or the existing one for a known source_ref."""
     now = timezone.now()
-    source_ref = clean_text("source_ref", fields["source_ref"], 64)
-    callback_number = _callback_number(fields["callback_number"])
-    class_of_service = _class_of_service(fields["class_of_service"])
+    source_ref = clean_text("source_ref", fields.get("source_ref"), 64)
+    identity = _identity(fields)
     if source_ref:
-        same = {"callback_number": callback_number, "class_of_service": class_of_service}
-        if fields["lat"] is not None:
-            same |= {"lat": fields["lat"], "lon": fields["lon"]}
-        existing = _existing(source_ref, **same)
+        existing = _existing(source_ref, **identity)
         if existing is not None:
             return existing
-    civic_address = clean_text("civic_address", fields["civic_address"], 200)
-    location_text = clean_text("location_text", fields["location_text"], 200)
-    description = clean_text("description", fields["description"], 400)
-    town = clean_text("town", fields["town"], 60) or None
-    received_at = check_time("received_at", fields["received_at"], now) or now
-    answered_at = check_time("answered_at", fields["answered_at"], now)
+    civic_address = clean_text("civic_address", fields.get("civic_address"), 200)
+    location_text = clean_text("location_text", fields.get("location_text"), 200)
+    description = clean_text("description", fields.get("description"), 400)
+    town = clean_text("town", fields.get("town"), 60) or None
+    received_at = check_time("received_at", fields.get("received_at"), now) or now
+    answered_at = check_time("answered_at", fields.get("answered_at"), now)
     if answered_at is not None and answered_at < received_at:
         raise ValidationError({"answered_at": "is before received_at"})
+    lat, lon = fields.get("lat"), fields.get("lon")
     where = resolve_location(
-        lat=fields["lat"],
-        lon=fields["lon"],
-        uncertainty_m=fields["uncertainty_m"],
-        place_id=fields["place_id"],
+        lat=lat,
+        lon=lon,
+        uncertainty_m=fields.get("uncertainty_m"),
+        place_id=fields.get("place_id"),
         town=town,
     )
-    psap: Agency | None = fields["psap"]
+    psap: Agency | None = fields.get("psap")
     psap_id, psap_code = _route(psap, where)
-    call_taker: User | None = fields["call_taker"]
+    call_taker: User | None = fields.get("call_taker")
     call = Call(
         psap_id=psap_id,
         source_ref=source_ref,
-        callback_number=callback_number,
-        class_of_service=class_of_service,
-        lat=fields["lat"] if fields["lat"] is None else float(fields["lat"]),
-        lon=fields["lon"] if fields["lon"] is None else float(fields["lon"]),
-        uncertainty_m=fields["uncertainty_m"],
         civic_address=civic_address,
         location_text=location_text,
+        lat=lat if lat is None else float(lat),
+        lon=lon if lon is None else float(lon),
+        uncertainty_m=fields.get("uncertainty_m"),
         place=where.place,
         town_id=where.town_id,
         in_state=where.answer.in_state,
@@ -227,50 +232,46 @@ def _receive(pending: Pending, *, request: HttpRequest | None, **fields: Any) ->
         call_taker=call_taker if answered_at is not None else None,
         status=CallStatus.ANSWERED if answered_at is not None else CallStatus.RINGING,
         description=description,
+        callback_number=identity["callback_number"],
+        class_of_service=identity["class_of_service"],
     )
     if psap is not None:
         call.psap = psap
-    try:
-        with transaction.atomic():
-            call.save(force_insert=True)
-    except IntegrityError:
-        if not source_ref:
-            raise
-        # Another request with the same source_ref committed first: answer as a retry.
-        found = _existing(source_ref, callback_number=callback_number)
-        if found is None:
-            raise
-        return found
     call.created = True  # type: ignore[attr-defined]
     call._answer = where.answer  # type: ignore[attr-defined]
     call._where = where  # type: ignore[attr-defined]
-    audit.record(
-        AuditAction.CREATE, request=request, user=call_taker, object_type="call", object_id=call.pk
-    )
-    pending.add(
-        call_stream(call.pk),
-        Kind.CALL_RECEIVED,
-        {
-            "call": call.pk,
-            "psap": psap_code,
-            "class_of_service": class_of_service,
-            "callback_number": callback_number,
-            "lat": call.lat,
-            "lon": call.lon,
-            "uncertainty_m": call.uncertainty_m,
-            "civic_address": civic_address,
-            "location_text": location_text,
-            "place": where.place.pk if where.place else None,
-            "town": where.answer.town,
-            "in_state": where.answer.in_state,
-            "nearest_town": where.answer.nearest_town,
-            "location_basis": where.basis,
-            "received_at": iso(received_at),
-            "answered_at": iso(answered_at),
-            "source_ref": source_ref,
-        },
-    )
+    call._psap_code = psap_code  # type: ignore[attr-defined]
     return call
+
+
+def _insert(pending: Pending, call: Call, user: User | None, request: HttpRequest | None) -> None:
+    """Save a prepared call; its call.received event goes first in `pending`."""
+    call.save(force_insert=True)
+    audit.record(
+        AuditAction.CREATE, request=request, user=user, object_type="call", object_id=call.pk
+    )
+    where: ResolvedLocation = call._where  # type: ignore[attr-defined]
+    data = {
+        "call": call.pk,
+        "psap": call._psap_code,  # type: ignore[attr-defined]
+        "incident": call.incident_id,
+        "class_of_service": call.class_of_service,
+        "callback_number": call.callback_number,
+        "lat": call.lat,
+        "lon": call.lon,
+        "uncertainty_m": call.uncertainty_m,
+        "civic_address": call.civic_address,
+        "location_text": call.location_text,
+        "place": where.place.pk if where.place else None,
+        "town": where.answer.town,
+        "in_state": where.answer.in_state,
+        "nearest_town": where.answer.nearest_town,
+        "location_basis": where.basis,
+        "received_at": iso(call.received_at),
+        "answered_at": iso(call.answered_at),
+        "source_ref": call.source_ref,
+    }
+    pending.events.insert(0, (call_stream(call.pk), Kind.CALL_RECEIVED, data))
 
 
 def _route(psap: Agency | None, where: ResolvedLocation) -> tuple[int, str]:
@@ -294,6 +295,7 @@ def intake_call(
 ) -> Intake:
     """Receive a call and, in the same transaction, give it an incident (POST /calls).
 
+    `call_fields` are receive_call's. Then:
     - `attach_to`: the call joins that open incident (the call-taker picked a duplicate).
     - else with a `nature`: open incidents nearby of a compatible discipline (duplicates.py)
       are looked for; when there are some and `new_incident` is False, no incident is made and
@@ -302,48 +304,67 @@ def intake_call(
     - no nature: the call alone (the call-taker picks the nature later).
     Cautions near the point are returned (and recorded on a new incident's timeline). A retry
     with a known source_ref returns the first answer's call and incident, created=False.
+
+    Lean on purpose (the intake path must sustain hundreds of calls a second): one locate,
+    the incident made before the call row so the call is inserted once with it, one event per
+    stream touched.
     """
     from despp.dispatch.services.incidents import _attach, _cautions_for, _create_incident
 
     user: User | None = call_fields.get("call_taker")
     request: HttpRequest | None = call_fields.get("request")
     nature_code = _nature(nature) if nature else None
-    with transaction.atomic():
-        pending = Pending(user)
-        call = _receive(pending, **call_fields)
-        answer = _answer_of(call)
-        if not getattr(call, "created", True):
-            return Intake(call, answer, created=False, incident=call.incident)
-        where: ResolvedLocation = call._where  # type: ignore[attr-defined]
-        intake = Intake(call, answer, created=True)
-        intake.cautions = _cautions_for(where.lat, where.lon)
-        if attach_to is not None:
-            intake.incident = _attach(pending, call, attach_to, user, request=request)
-        elif nature_code is not None:
-            if not new_incident:
-                intake.duplicates = find_duplicates(
-                    psap_id=call.psap_id,
-                    lat=where.lat,
-                    lon=where.lon,
-                    discipline=nature_code.discipline,
-                    at=call.received_at,
-                )
-            if not intake.duplicates:
-                intake.incident = _create_incident(
-                    pending,
-                    psap_id=call.psap_id,
-                    psap_code=answer_psap_code(call, answer),
-                    nature=nature_code,
-                    priority=priority,
-                    source=IncidentSource.CALL,
-                    user=user,
-                    where=where,
-                    location_text=call.location_text or call.civic_address,
-                    call=call,
-                    cautions=intake.cautions,
-                    request=request,
-                )
-        pending.flush()
+    if nature_code is not None and priority is not None:
+        from despp.dispatch.services.incidents import _priority
+
+        _priority(priority, nature_code)
+    try:
+        with transaction.atomic():
+            pending = Pending(user)
+            call = _prepare(**call_fields)
+            answer = _answer_of(call)
+            if not getattr(call, "created", True):
+                return Intake(call, answer, created=False, incident=call.incident)
+            where: ResolvedLocation = call._where  # type: ignore[attr-defined]
+            intake = Intake(call, answer, created=True)
+            intake.cautions = _cautions_for(where.lat, where.lon)
+            if nature_code is not None and attach_to is None:
+                if not new_incident:
+                    intake.duplicates = find_duplicates(
+                        psap_id=call.psap_id,
+                        lat=where.lat,
+                        lon=where.lon,
+                        discipline=nature_code.discipline,
+                        at=call.received_at,
+                    )
+                if not intake.duplicates:
+                    intake.incident = _create_incident(
+                        pending,
+                        psap_id=call.psap_id,
+                        psap_code=call._psap_code,  # type: ignore[attr-defined]
+                        nature=nature_code,
+                        priority=priority,
+                        source=IncidentSource.CALL,
+                        user=user,
+                        where=where,
+                        location_text=call.location_text or call.civic_address,
+                        cautions=intake.cautions,
+                        request=request,
+                    )
+                    call.incident = intake.incident
+            _insert(pending, call, user, request)
+            if intake.incident is not None:
+                intake.incident._created_event["call"] = call.pk  # type: ignore[attr-defined]
+            elif attach_to is not None:
+                intake.incident = _attach(pending, call, attach_to, user, request=request)
+            pending.flush()
+    except IntegrityError:
+        # Two retries raced on the source_ref unique index: the loser answers as a retry.
+        source_ref = clean_text("source_ref", call_fields.get("source_ref"), 64)
+        found = _existing(source_ref, **_identity(call_fields)) if source_ref else None
+        if found is None:
+            raise
+        return Intake(found, _answer_of(found), created=False, incident=found.incident)
     return intake
 
 

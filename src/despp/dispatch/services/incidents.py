@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -107,18 +107,27 @@ def incident_year(at: datetime) -> int:
 
 
 def next_incident_number(psap_id: int, year: int) -> int:
-    """Take the PSAP's next number for `year` (call inside a transaction: the counter row
-    stays locked until it commits, so numbers are unique and without gaps from races)."""
-    counter = IncidentCounter.objects.select_for_update().filter(psap_id=psap_id, year=year).first()
-    if counter is None:
-        try:
+    """Take the PSAP's next number for `year`. Call inside a transaction: the counter row is
+    incremented by one conditional UPDATE ... RETURNING, which locks it (as select_for_update
+    would) until the transaction ends, so two call-takers never get the same number and a
+    rolled-back intake gives its number back. Numbers restart at 1 each year for each PSAP."""
+    table = connection.ops.quote_name(IncidentCounter._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - names are ours
+        "WHERE psap_id = %s AND year = %s RETURNING last_number"
+    )
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [psap_id, year])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        try:  # the PSAP's first incident of the year: make its counter, then take number 1
             with transaction.atomic():
-                counter = IncidentCounter.objects.create(psap_id=psap_id, year=year)
-        except IntegrityError:  # another transaction created it first: wait for its lock
-            counter = IncidentCounter.objects.select_for_update().get(psap_id=psap_id, year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+                IncidentCounter.objects.create(psap_id=psap_id, year=year)
+        except IntegrityError:  # another transaction made it first; its lock orders us
+            pass
+    raise RuntimeError(f"no incident counter for PSAP {psap_id} in {year}")
 
 
 def _priority(value: int | None, nature: NatureCode) -> int:
@@ -198,6 +207,7 @@ def _create_incident(
         **(extra or {}),
     }
     pending.add(incident_stream(incident.pk), Kind.INCIDENT_CREATED, data)
+    incident._created_event = data  # type: ignore[attr-defined]
     if call is not None:
         attached = {"call": call.pk, "incident": incident.pk, "psap": psap_code}
         pending.add(call_stream(call.pk), Kind.CALL_ATTACHED, attached)
