@@ -21,6 +21,7 @@ from tests.fixtures_reference import ReferenceData, reference_data, reference_sn
 TOLLAND = (41.8786, -72.3648)  # Troop C town, CSP Eastern District Dispatch
 MANSFIELD = (41.7883, -72.2291)  # Troop C town, CSP Eastern District Dispatch
 HARTFORD = (41.7637, -72.6851)  # Hartford PD's own PSAP
+GOSHEN = (41.849988, -73.233599)  # Troop B/L area, CSP Western District Dispatch
 LONG_ISLAND_SOUND = (41.0, -72.0)  # out of state, 34 km from Groton
 FAR_AWAY = (40.0, -75.0)  # Pennsylvania: refused
 

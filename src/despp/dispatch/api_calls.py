@@ -11,6 +11,7 @@ nature codes `incident.view`. Every read of a call or incident is in the access 
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -21,8 +22,9 @@ from despp.core import audit
 from despp.core.api_auth import staff_auth
 from despp.core.api_geography import LocateOut
 from despp.core.jurisdiction import Jurisdiction, ReferenceNotLoadedError
-from despp.core.models import Agency, AuditAction, Event, User
+from despp.core.models import Agency, AuditAction, AuditOutcome, Event, User
 from despp.core.permissions import Action, require
+from despp.core.scoping import visible_agency_ids
 from despp.dispatch import selectors
 from despp.dispatch.duplicates import DuplicateCandidate
 from despp.dispatch.geo_search import search_places
@@ -59,6 +61,23 @@ def _psap(code: str | None, field: str) -> Agency | None:
     if found is None:
         raise DjangoValidationError({field: f"{code!r} is not a known agency"})
     return found
+
+
+def _own_psap(request: HttpRequest, user: User, code: str | None, field: str) -> Agency | None:
+    """A PSAP named explicitly must be one the caller's agency covers (statewide.view: any);
+    a call routed by its location may go to any PSAP, as the 911 network routes it."""
+    psap = _psap(code, field)
+    visible = visible_agency_ids(user)
+    if psap is not None and visible is not None and psap.pk not in visible:
+        audit.record(
+            AuditAction.DENIED,
+            request=request,
+            object_type="agency",
+            object_id=psap.code,
+            outcome=AuditOutcome.FAILURE,
+        )
+        raise PermissionDenied(f"{field}: you do not take calls for {psap.code}")
+    return psap
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -362,7 +381,7 @@ def post_call(request: HttpRequest, body: CallIn) -> Status[IntakeOut]:
     attach_to = selectors.incident_for(user, body.attach_to) if body.attach_to else None
     try:
         intake = call_services.intake_call(
-            psap=_psap(body.psap, "psap"),
+            psap=_own_psap(request, user, body.psap, "psap"),
             callback_number=body.callback_number,
             class_of_service=body.class_of_service,
             lat=body.lat,
@@ -540,7 +559,7 @@ def post_incident(request: HttpRequest, body: IncidentIn) -> Status[IncidentDeta
         user=user,
         call=call,
         source=body.source,
-        psap=_psap(body.psap, "psap"),
+        psap=_own_psap(request, user, body.psap, "psap"),
         lat=body.lat,
         lon=body.lon,
         place_id=body.place_id,
