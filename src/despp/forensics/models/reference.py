@@ -140,7 +140,7 @@ class StorageLocation(models.Model):
 
     @property
     def path(self) -> str:
-        """ "Main lab / DNA / Freezer 2 / Shelf B" (walks up; the hierarchy is four deep)."""
+        """The full path, e.g. "Main lab / DNA / Freezer 2 / Shelf B" (outermost first)."""
         names = [self.name]
         node = self.parent
         while node is not None and len(names) < len(LocationKind) + 1:
