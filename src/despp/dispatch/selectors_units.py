@@ -34,7 +34,6 @@ from despp.dispatch.models import (
     COMMITTED_STATUSES,
     Assignment,
     AssignmentStatus,
-    Incident,
     StatusThreshold,
     Unit,
     UnitKind,
@@ -78,40 +77,24 @@ def home_units(user: Any) -> QuerySet[Unit]:
     return Unit.objects.filter(agency_id__in=home)
 
 
-def unit_for(user: Any, unit_id: int, *, home_only: bool = False) -> Unit:
-    """One unit the user may see (any unit is visible as mutual aid unless `home_only`)."""
-    queryset = home_units(user) if home_only else Unit.objects.all()
-    if not home_only and not _may_see_units(user):
-        queryset = Unit.objects.none()
-    found = queryset.select_related("agency", "home_station").filter(pk=unit_id).first()
-    if found is None:
-        raise Http404("No unit matches the given query.")
-    return found
-
-
-def _may_see_units(user: Any) -> bool:
-    # Mutual aid is visible to anyone with a home on the dispatch floor (a PSAP or an agency).
+def may_see_units(user: Any) -> bool:
+    """Whether the user sees units at all: every unit is visible (home or mutual aid) to a
+    user with an agency; an agency-less user sees none."""
     home = home_agency_ids(user)
     return home is None or bool(home)
 
 
-def visible_incidents(user: Any) -> QuerySet[Incident]:
-    """Incidents of the PSAPs the user's agency covers (statewide.view: all)."""
-    visible = visible_agency_ids(user)
-    if visible is None:
-        return Incident.objects.all()
-    return Incident.objects.filter(psap_id__in=visible)
-
-
-def incident_for(user: Any, incident_id: int) -> Incident:
-    found = (
-        visible_incidents(user)
-        .select_related("nature", "town", "psap", "police_agency")
-        .filter(pk=incident_id)
-        .first()
-    )
+def unit_for(user: Any, unit_id: int, *, home_only: bool = False) -> Unit:
+    """One unit the user may see; with `home_only`, one of the user's home units."""
+    if home_only:
+        queryset = home_units(user)
+    elif may_see_units(user):
+        queryset = Unit.objects.all()
+    else:
+        queryset = Unit.objects.none()
+    found = queryset.select_related("agency", "home_station").filter(pk=unit_id).first()
     if found is None:
-        raise Http404("No incident matches the given query.")
+        raise Http404("No unit matches the given query.")
     return found
 
 
@@ -121,7 +104,11 @@ def assignment_for(user: Any, assignment_id: int) -> Assignment:
     queryset = Assignment.objects.select_related("unit", "incident", "incident__psap")
     if visible is not None:
         home = home_agency_ids(user) or frozenset()
-        queryset = queryset.filter(Q(incident__psap_id__in=visible) | Q(unit__agency_id__in=home))
+        queryset = queryset.filter(
+            Q(incident__psap_id__in=visible)
+            | Q(incident__police_agency_id__in=visible)
+            | Q(unit__agency_id__in=home)
+        )
     found = queryset.filter(pk=assignment_id).first()
     if found is None:
         raise Http404("No assignment matches the given query.")
@@ -291,7 +278,7 @@ def _alarming(row: BoardRow) -> bool:
 
 def unit_detail(user: Any, unit_id: int, *, now: datetime | None = None) -> BoardRow:
     """One unit's board row (404 when the user may not see it)."""
-    if not _may_see_units(user):
+    if not may_see_units(user):
         raise Http404("No unit matches the given query.")
     unit = (
         Unit.objects.select_related("agency", "home_station")

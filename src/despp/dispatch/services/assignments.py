@@ -17,7 +17,7 @@ committing assignment on its other incident and says so on that incident's timel
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,12 +39,10 @@ from despp.dispatch.models import (
     IncidentStatus,
     Unit,
 )
+from despp.dispatch.services._common import MAX_REASON, check_time, clean_text
 from despp.dispatch.states import STAMP_FIELD, InvalidTransition, check_transition
 
 S = AssignmentStatus
-MAX_REASON = 200
-# A status reported with an explicit time may be this far in the future (clock skew).
-_FUTURE_SKEW = timedelta(seconds=60)
 
 
 class Decision:
@@ -117,25 +115,14 @@ def _check_open(incident: Incident) -> None:
 
 
 def _check_time(at: datetime | None, not_before: datetime | None = None) -> datetime:
+    """`at` as reported (aware, not in the future), not before `not_before`; else now."""
     now = timezone.now()
-    if at is None:
-        return now
-    if timezone.is_naive(at):
-        raise ValidationError({"at": "Give the time with its UTC offset."})
-    if at > now + _FUTURE_SKEW:
-        raise ValidationError({"at": "The time is in the future."})
-    if not_before is not None and at < not_before:
+    when = check_time("at", at, now) or now
+    if not_before is not None and when < not_before:
         raise ValidationError(
-            {"at": f"The time is before the current status began ({not_before.isoformat()})."}
+            {"at": f"is before the current status began ({not_before.isoformat()})"}
         )
-    return at
-
-
-def _clean_reason(reason: str, field: str = "reason") -> str:
-    reason = (reason or "").strip()
-    if len(reason) > MAX_REASON:
-        raise ValidationError({field: f"At most {MAX_REASON} characters."})
-    return reason
+    return when
 
 
 def _unit_data(unit: Unit) -> dict[str, Any]:
@@ -238,7 +225,7 @@ def dispatch_units(
         raise ValidationError({"units": "A unit is named twice."})
     recommended = list(dict.fromkeys(int(pk) for pk in recommended_ids))
     decision = decision_for(unit_ids, recommended)
-    reason = _clean_reason(override_reason, "override_reason")
+    reason = clean_text("override_reason", override_reason, MAX_REASON)
     if decision == Decision.OVERRIDDEN and not reason:
         raise ValidationError(
             {
@@ -515,7 +502,7 @@ def change_status(
         raise ValidationError(
             {"status": f"Unknown status {status!r}; one of: {', '.join(S.values)}."}
         ) from None
-    reason = _clean_reason(reason)
+    reason = clean_text("reason", reason, MAX_REASON)
     try:
         with transaction.atomic():
             return _change_locked(assignment, wanted, user, at, reason, request)

@@ -5,7 +5,7 @@ event on the unit's stream `unit:<id>` as the last write). What a unit does on i
 services/assignments.py.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,9 +21,7 @@ from despp.core.models import AuditAction, User
 from despp.core.permissions import Action, require
 from despp.dispatch.events import Kind, unit_stream
 from despp.dispatch.models import COMMITTED_STATUSES, Assignment, Unit
-
-MAX_REASON = 200
-_FUTURE_SKEW = timedelta(seconds=60)
+from despp.dispatch.services._common import MAX_REASON, check_time, clean_text
 
 
 def _unit_data(unit: Unit) -> dict[str, Any]:
@@ -66,11 +64,9 @@ def set_in_service(
     scene): the unit then shows out of service, stays on that incident until cleared there,
     and is never recommended. Asking for the state the unit is already in changes nothing."""
     require(user, Action.UNIT_STATUS, request=request)
-    reason = (reason or "").strip()
-    if len(reason) > MAX_REASON:
-        raise ValidationError({"reason": f"At most {MAX_REASON} characters."})
+    reason = clean_text("reason", reason, MAX_REASON)
     if not in_service and not reason:
-        raise ValidationError({"reason": "Say why the unit goes out of service."})
+        raise ValidationError({"reason": "is required to put a unit out of service"})
     with transaction.atomic():
         locked = _locked(unit)
         if locked.in_service == in_service:
@@ -128,12 +124,7 @@ def report_position(
     except InvalidCoordinateError as exc:
         raise ValidationError({exc.field: exc.message}) from None
     now = timezone.now()
-    if at is None:
-        at = now
-    elif timezone.is_naive(at):
-        raise ValidationError({"at": "Give the time with its UTC offset."})
-    elif at > now + _FUTURE_SKEW:
-        raise ValidationError({"at": "The time is in the future."})
+    at = check_time("at", at, now) or now
     with transaction.atomic():
         moved = (
             Unit.objects.filter(pk=unit.pk)
