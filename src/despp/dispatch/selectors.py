@@ -210,6 +210,7 @@ def _fold(state: PlaybackState, kind: str, data: dict[str, Any]) -> None:
             state.units.pop(unit, None)
     elif kind == Kind.INCIDENT_ABSORBED:
         state.calls += [c for c in data.get("calls", []) if c not in state.calls]
+        state.units.update(data.get("unit_statuses", {}))
     elif kind == Kind.INCIDENT_SPLIT and "to" in data:
         state.calls = [c for c in state.calls if c not in data.get("calls", [])]
     elif kind == Kind.INCIDENT_SPLIT:
@@ -219,14 +220,12 @@ def _fold(state: PlaybackState, kind: str, data: dict[str, Any]) -> None:
         state.disposition = data.get("disposition", "")
     elif kind == Kind.INCIDENT_REOPENED:
         state.status = data.get("status", "active")
-    elif kind in (Kind.UNIT_ASSIGNED, Kind.UNIT_STATUS) and "status" in data:
-        state.units[_unit_name(data)] = data["status"]
-        if (
-            kind == Kind.UNIT_ASSIGNED
-            and state.status == "pending"
-            and data["status"] != "reserved"
-        ):
-            state.status = "active"
+    elif kind in (Kind.UNIT_ASSIGNED, Kind.UNIT_STATUS):
+        status = data.get("to") or data.get("status")
+        if status:
+            state.units[_unit_name(data)] = status
+            if state.status == "pending" and status not in {"reserved", "cleared"}:
+                state.status = "active"  # the first unit committed makes it active
 
 
 def incident_playback(incident: Incident, at: datetime | None = None) -> PlaybackState:

@@ -483,6 +483,7 @@ def merge_incidents(
             "calls": call_ids,
             "assignments": [a.pk for a in moving],
             "units": [a.unit.call_sign for a in moving],
+            "unit_statuses": {a.unit.call_sign: a.status for a in moving},
             "reason": text,
         }
         pending = Pending(user)
