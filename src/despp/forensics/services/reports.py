@@ -279,7 +279,8 @@ def _record_attempt(
 
 def _deliver_after_commit(actor: User, version_id: int) -> None:
     try:
-        deliver_report(actor, ReportVersion.objects.get(pk=version_id), check_permission=False)
+        version = ReportVersion.objects.get(pk=version_id)
+        deliver_report(actor, version, check_permission=False, retry_failed=False)
     except Exception:  # the release stands; each failure is recorded per recipient
         logger.exception("report delivery after release failed for version %s", version_id)
 
@@ -310,18 +311,21 @@ def deliver_report(
     *,
     request: HttpRequest | None = None,
     check_permission: bool = True,
+    retry_failed: bool = True,
 ) -> list[ReportDelivery]:
-    """Send (or retry) every e-mail delivery of a version not yet delivered; each attempt is
-    recorded per recipient (`delivery.delivered` / `delivery.failed` with the reason), in its
-    own transaction, so one failing recipient never hides another. Needs lab.release."""
+    """Send every e-mail delivery of a version not yet attempted (and, with `retry_failed`,
+    retry those that failed); each attempt is recorded per recipient (`delivery.delivered` /
+    `delivery.failed` with the reason), in its own transaction, so one failing recipient never
+    hides another. Needs lab.release."""
     from despp.forensics.pdf import report_pdf
 
     if check_permission:
         allow(actor, Action.LAB_RELEASE, request)
+    wanted = [DeliveryStatus.PENDING, *([DeliveryStatus.FAILED] if retry_failed else [])]
     pending = list(
-        version.deliveries.filter(channel=DeliveryChannel.EMAIL)
-        .exclude(status=DeliveryStatus.DELIVERED)
-        .select_related("version__report")
+        version.deliveries.filter(channel=DeliveryChannel.EMAIL, status__in=wanted).select_related(
+            "version__report"
+        )
     )
     if not pending:
         return []

@@ -57,6 +57,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("labintake", Role.LAB_INTAKE, "Lab-Intake", ("dss-lab",), AgencyKind.LAB),
     DemoUser("analyst", Role.ANALYST, "Analyst", ("dss-lab",), AgencyKind.LAB),
     DemoUser("reviewer", Role.REVIEWER, "Reviewer", ("dss-lab",), AgencyKind.LAB),
+    # A second reviewer: the administrative review must not be made by the technical reviewer.
+    DemoUser("labmanager", Role.REVIEWER, "Lab-Manager", ("dss-lab",), AgencyKind.LAB),
     DemoUser("coordinator", Role.TRAINING_COORDINATOR, "Coordinator", ("post-academy",)),
     DemoUser("academy", Role.ACADEMY_ADMIN, "Academy", ("post",)),
     DemoUser("emergency", Role.EMERGENCY_MANAGER, "Emergency", ("demhs",)),
