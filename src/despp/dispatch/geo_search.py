@@ -179,7 +179,7 @@ def resolve_location(
 
 # --- parsing what a call-taker types ---------------------------------------------------------
 
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?"
 _COORDS = re.compile(
     rf"^\s*\(?\s*(?P<a>{_NUMBER})\s*°?\s*(?P<ah>[NSEW])?\s*[,;\s]\s*"
     rf"(?P<b>{_NUMBER})\s*°?\s*(?P<bh>[NSEW])?\s*\)?\s*$",
