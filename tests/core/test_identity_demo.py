@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_hashing")]
 
 BRIEF_NAMES = {
     "calltaker", "dispatcher", "trooper", "supervisor", "records", "labintake", "analyst",
-    "reviewer", "coordinator", "academy", "emergency", "alerts", "auditor", "admin",
+    "reviewer", "labmanager", "coordinator", "academy", "emergency", "alerts", "auditor",
+    "admin",
 }  # fmt: skip
 
 
@@ -35,7 +36,7 @@ def load_demo() -> str:
 
 
 def test_load_demo_creates_one_user_per_role_in_a_sensible_agency(agencies):
-    assert "14 new" in load_demo()
+    assert f"{len(BRIEF_NAMES)} new" in load_demo()
     users = {
         user.username: user
         for user in User.objects.select_related("agency").filter(username__in=BRIEF_NAMES)
@@ -44,7 +45,8 @@ def test_load_demo_creates_one_user_per_role_in_a_sensible_agency(agencies):
     assert {role for user in users.values() for role in roles_of(user)} == set(Role)
     assert users["trooper"].agency.code == "csp-troop-c"
     assert users["calltaker"].agency.kind == "psap"
-    assert {users[name].agency.code for name in ("labintake", "analyst", "reviewer")} == {"dss-lab"}
+    lab_staff = ("labintake", "analyst", "reviewer", "labmanager")
+    assert {users[name].agency.code for name in lab_staff} == {"dss-lab"}
     assert users["admin"].is_superuser and users["admin"].is_staff
     assert not any(users[name].is_superuser for name in BRIEF_NAMES - {"admin"})
 
@@ -63,10 +65,11 @@ def test_load_demo_gives_the_published_authenticator_to_exactly_those_who_need_o
 def test_a_second_load_demo_changes_nothing(agencies):
     load_demo()
     audit_rows = AccessAudit.objects.count()
+    users = User.objects.count()  # the demo users, and any people an app's demo data needs
     passwords = dict(User.objects.values_list("username", "password"))
-    assert "0 new, 14 already there" in load_demo()
-    assert User.objects.count() == 14
-    assert TOTPDevice.objects.count() == 13
+    assert f"0 new, {len(BRIEF_NAMES)} already there" in load_demo()
+    assert User.objects.count() == users
+    assert TOTPDevice.objects.count() == len(BRIEF_NAMES) - 1
     assert dict(User.objects.values_list("username", "password")) == passwords
     assert AccessAudit.objects.count() == audit_rows  # no role or password churn to record
 
