@@ -1,18 +1,22 @@
-"""Staff pages under /staff/dispatch/."""
+"""Staff pages under /staff/dispatch/: the dispatcher console, its live feed and partials, and
+the call-taker's intake screen."""
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from despp.core.permissions import Action, action_required
+from despp.dispatch import feed, views_console, views_intake, views_reports
 
 app_name = "dispatch"
 
-
-@action_required(Action.INCIDENT_VIEW)
-def console(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("The dispatch console is being built.")
-
-
-urlpatterns: list[Any] = [path("", console, name="console")]
+urlpatterns: list[Any] = [
+    path("", views_console.console, name="console"),
+    path("feed", feed.feed, name="feed"),
+    path("panel/<slug:name>/", views_console.panel, name="panel"),
+    path("command/", views_console.command, name="command"),
+    path("map/towns.geojson", views_console.towns_geojson, name="towns"),
+    path("map/markers.json", views_console.markers, name="markers"),
+    path("intake/", views_intake.intake, name="intake"),
+    path("intake/answer/", views_intake.answer, name="intake-answer"),
+    *views_reports.urlpatterns_reports,
+]

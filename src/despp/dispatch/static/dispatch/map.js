@@ -1,0 +1,112 @@
+/* The console map: Connecticut's 169 towns from the shipped boundaries (no tile server, no
+   internet), open incidents as squares numbered by priority, units as dots coloured by
+   their derived status. Re-read when the feed says incidents or units moved. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  var element = document.getElementById("map");
+  if (!root || !element || !window.L) { return; }
+
+  var UNIT_COLOURS = {
+    available: "#2e9e4f",
+    committed: "#1f6fb8",
+    out_of_service: "#9a9a9a",
+    emergency: "#e0001a"
+  };
+  // Connecticut's bounding box, until the towns have loaded.
+  var STATE = [[40.95, -73.73], [42.05, -71.78]];
+
+  var map = L.map(element, {
+    zoomSnap: 0.25,
+    minZoom: 7,
+    maxZoom: 16,
+    attributionControl: true,
+    keyboard: true
+  }).fitBounds(STATE);
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Town boundaries: shipped reference data");
+
+  var towns = L.geoJSON(null, {
+    style: { color: "#6b7785", weight: 1, fillColor: "#f7f9fb", fillOpacity: 1 },
+    onEachFeature: function (feature, layer) {
+      layer.bindTooltip(feature.properties.name, { sticky: true, direction: "top" });
+    }
+  }).addTo(map);
+
+  var markerLayer = L.layerGroup().addTo(map);
+  var incidentMarkers = {};
+
+  fetch(root.dataset.townsUrl, { credentials: "same-origin" })
+    .then(function (response) { return response.ok ? response.json() : null; })
+    .then(function (data) {
+      if (!data) { return; }
+      towns.addData(data);
+      map.invalidateSize();
+      map.fitBounds(towns.getBounds(), { padding: [4, 4] });
+    });
+
+  function incidentIcon(marker, highlighted) {
+    return L.divIcon({
+      className: "map-incident map-incident--" + marker.priority + (highlighted ? " is-selected" : ""),
+      html: "<span aria-hidden=\"true\">" + marker.priority + "</span>",
+      iconSize: highlighted ? [26, 26] : [20, 20]
+    });
+  }
+
+  var selected = root.dataset.selected || "";
+  var latest = [];
+
+  function draw(markers) {
+    latest = markers;
+    markerLayer.clearLayers();
+    incidentMarkers = {};
+    markers.forEach(function (marker) {
+      if (marker.kind === "unit") {
+        L.circleMarker([marker.lat, marker.lon], {
+          radius: 6,
+          color: "#000000",
+          weight: 1.5,
+          fillColor: UNIT_COLOURS[marker.status] || "#666666",
+          fillOpacity: 1
+        }).bindTooltip(marker.title).addTo(markerLayer);
+      }
+    });
+    // Incidents above units.
+    markers.forEach(function (marker) {
+      if (marker.kind !== "incident") { return; }
+      var layer = L.marker([marker.lat, marker.lon], {
+        icon: incidentIcon(marker, String(marker.id) === selected),
+        title: marker.title,
+        alt: marker.title,
+        keyboard: true,
+        zIndexOffset: 1000
+      }).addTo(markerLayer);
+      layer.on("click keypress", function () {
+        if (window.despConsole) { window.despConsole.select(String(marker.id), true); }
+      });
+      incidentMarkers[marker.id] = layer;
+    });
+  }
+
+  function refresh() {
+    return fetch(root.dataset.markersUrl, {
+      credentials: "same-origin",
+      headers: { "X-Despp-Passive": "1", "Accept": "application/json" }
+    })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        return response.ok && type.indexOf("json") >= 0 ? response.json() : null;
+      })
+      .then(function (data) { if (data) { draw(data.markers); } })
+      .catch(function () { /* the next event retries */ });
+  }
+
+  function highlight(id) {
+    selected = String(id);
+    draw(latest);
+  }
+
+  refresh();
+  window.despMap = { refresh: refresh, highlight: highlight, map: map };
+})();
