@@ -194,6 +194,7 @@ def record_result(
                 "analyst": actor.pk,
                 "analyst_name": display_name(actor),
                 "supersedes": supersedes.pk if supersedes else None,
+                "supersedes_event": supersedes.event_id if supersedes else None,
             },
             actor,
         )

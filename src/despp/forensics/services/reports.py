@@ -59,8 +59,8 @@ def _current_results(events: list[Event]) -> list[dict[str, Any]]:
     for event in events:
         if event.kind == Kind.RESULT_RECORDED:
             data = event.data
-            if data.get("supersedes") is not None:
-                results.pop(data["supersedes"], None)
+            if data.get("supersedes_event") is not None:
+                results.pop(data["supersedes_event"], None)
             results[event.seq] = {**data, "recorded_at": _stamp(event.at)}
     # Results keep their event's seq as identity (the Result row's id is only a projection).
     by_event = dict(Result.objects.filter(event_id__in=results).values_list("event_id", "pk"))
