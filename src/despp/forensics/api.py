@@ -10,7 +10,7 @@ written), 422 naming the invalid field.
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from despp.core.api_auth import staff_auth
@@ -68,7 +68,7 @@ class SubmissionQuery(Schema):
     description="The submitting agency is the caller's. Items are numbered 1..n in the order "
     "given; each examination names its items by those numbers.",
 )
-def submit(request: HttpRequest, body: SubmissionIn) -> tuple[int, dict[str, Any]]:
+def submit(request: HttpRequest, body: SubmissionIn) -> Status:
     user = caller(request)
     spec = services.SubmissionSpec(
         **body.model_dump(exclude={"items", "examinations"}),
@@ -79,7 +79,7 @@ def submit(request: HttpRequest, body: SubmissionIn) -> tuple[int, dict[str, Any
         ],
     )
     submission = services.submit_evidence(user, spec, request=request)
-    return 201, _submission(user, submission.pk, request)
+    return Status(201, _submission(user, submission.pk, request))
 
 
 @router.get("/submissions", response=list[SubmissionSummary], summary="Submissions you may see")
@@ -241,12 +241,12 @@ def withdraw(request: HttpRequest, item_id: int, body: ReasonIn) -> dict[str, An
     response={201: list[ItemOut]},
     summary="Split an item you hold into sub-items",
 )
-def split(request: HttpRequest, item_id: int, body: SplitIn) -> tuple[int, list[dict[str, Any]]]:
+def split(request: HttpRequest, item_id: int, body: SplitIn) -> Status:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     parts = [services.SubItemSpec(**part.model_dump()) for part in body.parts]
     children = services.split_item(user, item, parts, reason=body.reason, request=request)
-    return 201, [item_out(selectors.get_item(user, child.pk)) for child in children]
+    return Status(201, [item_out(selectors.get_item(user, child.pk)) for child in children])
 
 
 @router.post(
@@ -256,7 +256,7 @@ def split(request: HttpRequest, item_id: int, body: SplitIn) -> tuple[int, list[
     description="A return names the recipient and their agency (code); a destruction names a "
     "witness; a retention needs the item in storage.",
 )
-def dispose(request: HttpRequest, item_id: int, body: DisposeIn) -> tuple[int, dict[str, Any]]:
+def dispose(request: HttpRequest, item_id: int, body: DisposeIn) -> Status:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     disposition = services.dispose_item(
@@ -271,4 +271,4 @@ def dispose(request: HttpRequest, item_id: int, body: DisposeIn) -> tuple[int, d
         retain_until=body.retain_until,
         request=request,
     )
-    return 201, disposition_out(disposition)
+    return Status(201, disposition_out(disposition))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from despp.core.api_auth import staff_auth
@@ -112,7 +112,7 @@ def start(request: HttpRequest, request_id: int) -> dict[str, Any]:
     response={201: ResultOut},
     summary="Record a result (method version, instrument, finding)",
 )
-def add_result(request: HttpRequest, request_id: int, body: ResultIn) -> tuple[int, Any]:
+def add_result(request: HttpRequest, request_id: int, body: ResultIn) -> Status:
     lab_request = _scoped(request, request_id)
     item = None
     if body.item is not None:
@@ -139,7 +139,7 @@ def add_result(request: HttpRequest, request_id: int, body: ResultIn) -> tuple[i
         supersedes=supersedes,
         request=request,
     )
-    return 201, result_out(result)
+    return Status(201, result_out(result))
 
 
 def _invalid(field: str, message: str) -> ValidationError:
@@ -163,12 +163,12 @@ def complete(request: HttpRequest, request_id: int) -> dict[str, Any]:
     description="Refused (409) to the analyst, and for the administrative review to the "
     "technical reviewer.",
 )
-def review(request: HttpRequest, request_id: int, body: ReviewIn) -> tuple[int, Any]:
+def review(request: HttpRequest, request_id: int, body: ReviewIn) -> Status:
     done = services.review_request(
         caller(request), _scoped(request, request_id), kind=body.kind, outcome=body.outcome,
         comments=body.comments, request=request,
     )  # fmt: skip
-    return 201, review_out(done)
+    return Status(201, review_out(done))
 
 
 @router.post(
@@ -176,10 +176,10 @@ def review(request: HttpRequest, request_id: int, body: ReviewIn) -> tuple[int, 
     response={201: VersionOut},
     summary="Release the report (refused, 409, without both reviews)",
 )
-def release(request: HttpRequest, request_id: int) -> tuple[int, Any]:
+def release(request: HttpRequest, request_id: int) -> Status:
     version = services.release_request(caller(request), _scoped(request, request_id),
                                        request=request)  # fmt: skip
-    return 201, version_out(version)
+    return Status(201, version_out(version))
 
 
 @router.post(
