@@ -99,6 +99,16 @@ class IntakeForm(forms.Form):
     # "new", or the id of an open incident nearby this call belongs to (a duplicate).
     link = forms.RegexField(regex=r"^(new|[0-9]{1,12})$", required=False, widget=forms.HiddenInput)
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A hidden field a pick filled is wrong only if the page was tampered with or stale:
+        # say so on the field the person sees.
+        for name in ("pick", "place_id", "lat", "lon", "town", "link", "started_at"):
+            if name in self.errors:
+                del self.errors[name]
+                self.add_error("location_text", "Pick the location again from the list.")
+        return cleaned
+
     def clean_nature(self) -> str:
         typed = self.cleaned_data["nature"].strip().upper()
         code = typed.split(" ", 1)[0]
@@ -155,7 +165,8 @@ def _errors_from(error: ValidationError, form: IntakeForm) -> None:
     aliases |= {"town": "location_text", "psap": "location_text"}
     if hasattr(error, "message_dict"):
         for name, messages in error.message_dict.items():
-            target = name if name in form.fields else aliases.get(name)
+            # The hidden fields a pick fills are reported on the location the person typed.
+            target = aliases.get(name) or (name if name in form.fields else None)
             for message in messages:
                 form.add_error(target, message)
     else:
