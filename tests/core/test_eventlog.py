@@ -147,13 +147,13 @@ def test_append_retries_when_another_writer_takes_the_position_first(
 def test_append_does_not_retry_an_integrity_error_that_is_not_a_lost_race(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    attempts: list[dict[str, Any]] = []
+    attempts: list[Event] = []
 
-    def failing_create(**fields: Any) -> Event:
-        attempts.append(fields)
+    def failing_insert(event: Event) -> int | None:
+        attempts.append(event)
         raise IntegrityError("some other constraint")
 
-    monkeypatch.setattr(Event.objects, "create", failing_create)
+    monkeypatch.setattr(eventlog, "_insert", failing_insert)
     with pytest.raises(IntegrityError, match="some other constraint"):
         eventlog.append("item:9", "custody.transfer", {})
     assert len(attempts) == 1
