@@ -21,6 +21,7 @@ to its cell can never change the answer. Uniform cells take their value from an 
 scanline fill of the cell centres, which is exact there because no boundary is near them.
 """
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,11 +30,29 @@ import shapely
 from numpy.typing import NDArray
 from shapely import lib as shapely_lib
 
+from despp.core.jurisdiction.cells import (
+    CELL_STRIDE,
+    CONE_FORMAT,
+    HEADER_FORMAT,
+    MAX_RANK,
+    SEGMENT_FORMAT,
+    SEGMENT_HEAD,
+    SEGMENT_SIZE,
+    RawEdges,
+    build_cells,
+    differences_are_exact,
+    parity,
+)
+
 OUTSIDE = -1
 _EPS = 1e-6  # margin, in cell widths, within which a boundary makes a cell a boundary cell
 _PARALLEL_MIN_POINTS = 200_000  # below this a batch runs on one thread (thread start-up)
 
 IntArray = NDArray[np.int32]
+HEADER_SIZE = struct.calcsize(HEADER_FORMAT)
+_unpack_header = struct.Struct(HEADER_FORMAT).unpack_from
+_unpack_segment = struct.Struct(SEGMENT_FORMAT).unpack_from
+_unpack_cone = struct.Struct(CONE_FORMAT).unpack_from
 FloatArray = NDArray[np.float64]
 
 
@@ -46,6 +65,7 @@ class _Edges:
     u2: FloatArray
     v2: FloatArray
     town: NDArray[np.intp]
+    raw: RawEdges | None = None  # the same edges in degrees
 
 
 class TownGrid:
@@ -80,24 +100,27 @@ class TownGrid:
         u = (coords[:, 0] - self.x0) * self.cells_per_degree
         v = (coords[:, 1] - self.y0) * self.cells_per_degree
         town = part_town[ring_part[ring_of_coord[start]]]
-        return _Edges(u[start], v[start], u[start + 1], v[start + 1], town)
+        x, y = coords[:, 0], coords[:, 1]
+        raw = RawEdges(x[start], y[start], x[start + 1], y[start + 1], town)
+        return _Edges(u[start], v[start], u[start + 1], v[start + 1], town, raw)
 
     def _touched_cells(self, edges: _Edges) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        """(cell, town) for every cell that an edge passes through or comes within _EPS of."""
+        """(cell, edge) for every cell that an edge passes through or comes within _EPS of."""
         cells: list[NDArray[np.intp]] = []
-        towns: list[NDArray[np.intp]] = []
+        found: list[NDArray[np.intp]] = []
 
-        def mark(cols: FloatArray, rows: FloatArray, town: NDArray[np.intp]) -> None:
+        def mark(cols: FloatArray, rows: FloatArray, edge: NDArray[np.intp]) -> None:
             for dc in (-_EPS, _EPS):
                 for dr in (-_EPS, _EPS):
                     c = np.floor(cols + dc).astype(np.intp)
                     r = np.floor(rows + dr).astype(np.intp)
                     cells.append(r * self.nx + c)
-                    towns.append(town)
+                    found.append(edge)
 
         # Both end points of every edge.
-        mark(edges.u1, edges.v1, edges.town)
-        mark(edges.u2, edges.v2, edges.town)
+        every = np.arange(edges.u1.size)
+        mark(edges.u1, edges.v1, every)
+        mark(edges.u2, edges.v2, every)
         # Every crossing with a vertical grid line u = k (cells k-1 and k on either side),
         # then with a horizontal line v = m.
         for along, across, along_end, across_end, vertical in (
@@ -116,10 +139,10 @@ class TownGrid:
             cross = across[edge] + t * (across_end[edge] - across[edge])
             for side in (line - 0.5, line + 0.5):
                 if vertical:
-                    mark(side, cross, edges.town[edge])
+                    mark(side, cross, edge)
                 else:
-                    mark(cross, side, edges.town[edge])
-        return np.concatenate(cells), np.concatenate(towns)
+                    mark(cross, side, edge)
+        return np.concatenate(cells), np.concatenate(found)
 
     def _centre_raster(self, edges: _Edges) -> NDArray[np.int32]:
         """Town rank + 1 covering each cell centre (0 = none), by an even-odd scanline fill."""
@@ -177,7 +200,8 @@ class TownGrid:
 
     def _build(self) -> None:
         edges = self._edges()
-        cells, towns = self._touched_cells(edges)
+        cells, edge_ids = self._touched_cells(edges)
+        towns = edges.town[edge_ids]
         centre = self._centre_raster(edges).reshape(-1)
         boundary = np.unique(cells)
         centre_town = centre[boundary] - 1
@@ -205,19 +229,39 @@ class TownGrid:
         self._candidates_mv = self.candidates.data
         self._covered_mv = self.covered.view(np.uint8).data
         self._prepared = list(self.geometries)
+        # Packed per-cell records for the exact test in plain floats (cells.py); empty when the
+        # grid's box is too wide for exact coordinate differences (every cell then asks GEOS).
+        self._packed = b""
+        if edges.raw is not None and self._differences_exact():
+            per_slot = np.split(self.candidates, self.indptr[1:-1])
+            self._packed = build_cells(
+                edges.raw, cells, edge_ids, boundary, (self.x0, self.y0),
+                self.cells_per_degree, self.nx, [c.tolist() for c in per_slot], self.geometries,
+            )  # fmt: skip
+
+    def _differences_exact(self) -> bool:
+        """Whether any two coordinates in the grid's box differ exactly in floats (cells.py)."""
+        return (
+            self.geometries.size <= MAX_RANK
+            and differences_are_exact(self.x0, self.x0 + self.nx / self.cells_per_degree)
+            and differences_are_exact(self.y0, self.y0 + self.ny / self.cells_per_degree)
+        )
 
     def inside_blocks(
         self, x0: float, y0: float, cells_per_degree: float, nx: int, ny: int
     ) -> NDArray[np.bool_]:
         """For a coarser grid (origin x0, y0; nx by ny cells), which of its cells lie wholly in
-        uniform in-town cells of this grid. All False when the two grids do not align."""
+        cells of this grid that towns cover whole (uniform in-town cells, and boundary cells
+        that only shared borders cross). All False when the two grids do not align."""
         ratio = self.cells_per_degree / cells_per_degree
         ox = (x0 - self.x0) * self.cells_per_degree
         oy = (y0 - self.y0) * self.cells_per_degree
         if not (float(ratio).is_integer() and float(ox).is_integer() and float(oy).is_integer()):
             return np.zeros(nx * ny, dtype=bool)
         r, ox, oy = int(ratio), int(ox), int(oy)
-        inside = (self.grid >= 0).reshape(self.ny, self.nx)
+        inside = self.grid >= 0
+        inside[self.boundary_cells[self.covered]] = True
+        inside = inside.reshape(self.ny, self.nx)
         canvas = np.zeros((ny * r, nx * r), dtype=bool)
         rows = slice(max(0, -oy), min(ny * r, self.ny - oy))
         cols = slice(max(0, -ox), min(nx * r, self.nx - ox))
@@ -239,6 +283,52 @@ class TownGrid:
         if code >= OUTSIDE:
             return code
         slot = -2 - code
+        packed = self._packed
+        if packed:
+            # Exact crossing count from the cell's reference point R (see cells.py).
+            base = slot * CELL_STRIDE
+            rx, ry, cone_bound, answer, r1, r2, count, overflow = _unpack_header(packed, base)
+            if count:
+                offset = base + HEADER_SIZE
+                flips: list[int] = []
+                crossed = 0
+                for k in range(count):
+                    if k:
+                        offset = overflow + SEGMENT_SIZE * k
+                    ax, ay, dx, dy, bound, t1, t2, alt, r_side, cone = _unpack_segment(
+                        packed, offset
+                    )
+                    d = dx * (lat - ay) - dy * (lon - ax)
+                    if d > bound:
+                        if r_side:
+                            continue
+                    elif d < -bound:
+                        if not r_side:
+                            continue
+                    else:
+                        break  # P on or next to the edge's line: GEOS decides
+                    if cone:  # the edge may end in the cell: does line RP split it?
+                        ua, va, ub, vb = _unpack_cone(packed, offset + SEGMENT_HEAD)
+                        qx = lon - rx
+                        qy = lat - ry
+                        oa = ua * qy - va * qx
+                        ob = ub * qy - vb * qx
+                        if -cone_bound <= oa <= cone_bound or -cone_bound <= ob <= cone_bound:
+                            break  # PR passes through or next to a vertex
+                        if (oa > 0.0) is (ob > 0.0):
+                            continue
+                    answer = alt
+                    crossed += 1
+                    flips.append(t1)
+                    if t2 >= 0:
+                        flips.append(t2)
+                else:
+                    if crossed > 1:  # more than one border between R and P: count per town
+                        return parity((r1, r2) if r2 >= 0 else (r1,) if r1 >= 0 else (), flips)
+                    return answer
+        return self._town_at_geos(slot, lon, lat)
+
+    def _town_at_geos(self, slot: int, lon: float, lat: float) -> int:
         start: int = self._indptr_mv[slot]
         end: int = self._indptr_mv[slot + 1]
         if self._covered_mv[slot]:
