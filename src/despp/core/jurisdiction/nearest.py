@@ -5,21 +5,30 @@ conformal conic with the Connecticut State Plane's standard parallels, on a sphe
 is the WGS84 Gaussian mean radius at the centre latitude), so within a few hundred kilometres of
 the state a planar distance in it is the true ground distance to within about 0.1 %.
 
+For a point that no town covers, the nearest point of any town lies on the state's outline: an
+edge that only one town's rings hold (the shore, the state line, the rim of a gap). A border
+shared by two towns has towns on both sides, so reaching it means crossing the outline first.
+Only the outline edges (about a tenth of all edges) are candidates.
+
 Near the state (its bounding box widened by `margin_deg`, 0.45 degree: about 40-50 km, enough
-for New York City, Long Island and Providence) a coarse grid stores, per cell, only the boundary
-edges that could be nearest to some point of the cell (pruned by a bound proved in
-`_lattice_filter`); a cell left with more than _LEAF_LIMIT of them is split into 4 x 4 sub-cells,
-each pruned again from its parent's list. A query projects the point and measures it against
-its cell's few edges in plain float arithmetic (a GEOS call costs more than the whole loop),
-which gives the same answer as a search over every edge. Farther away, the nearest boundary
-vertex by haversine distance is used (at that range the difference to the nearest edge is
-metres).
+for New York City, Long Island and Providence) a grid stores, per cell, only the outline
+features that could be nearest to some point of the cell: vertices, and edge interiors (which
+count only where the point projects inside the edge), so a point whose nearest outline point is
+a vertex measures one feature, not the two edges that meet there. They are pruned by a bound
+proved in `_lattice_filter`; a cell left with more than _LEAF_LIMITS[depth] of them is split
+into _SPLIT x _SPLIT sub-cells, each pruned again from its parent's list. A query projects the
+point and measures it against its leaf's one to three features (typically) in plain float
+arithmetic, which gives the same answer as a search over every edge. The cells are int64 codes
+and the leaves one packed buffer read with struct, so a lookup touches a few cache lines rather
+than a dozen scattered Python objects. Farther away, the nearest boundary vertex by haversine
+distance is used (at that range the difference to the nearest edge is metres).
 
 Ties (a point equally far from two towns, e.g. nearest to the point where their border meets the
 shore) go to the lowest-ranked town.
 """
 
 import math
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,14 +39,22 @@ from numpy.typing import NDArray
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, for haversine
 _WGS84_A = 6378.137
 _WGS84_E2 = 0.00669437999014
-_LATTICE = 4  # sub-boxes per cell side when pruning candidate edges
+_LATTICES = (1, 2, 4)  # sub-boxes per cell side in the successive pruning passes
 _TOLERANCE_KM = 1e-6  # rounding slack in the pruning bound (a millimetre)
-_LEAF_LIMIT = 12  # a cell with more candidate edges than this is split into sub-cells
+# A cell at depth k with more candidate features than _LEAF_LIMITS[k] is split into sub-cells:
+# cells of 1/64 degree (about 1.5 km), split to 1/256 and then 1/1024 (100 m).
+_LEAF_LIMITS = (2, 5)
 _SPLIT = 4  # sub-cells per side of a split cell
-_MAX_SPLITS = 1  # cells of 1/64 degree (about 1.5 km); split ones of 1/256 (about 400 m)
 
-# A projected edge for the query loop: ax, ay, bx, by, dx, dy, 1 / length², town rank.
-_Segment = tuple[float, float, float, float, float, float, float, int]
+# A leaf's features, packed, vertices first: vx, vy, town; then the edge interiors: ax, ay, dx,
+# dy, 1 / length², town.
+_VERTEX = struct.Struct("<ddq")
+_INTERIOR = struct.Struct("<dddddq")
+# A cell's code: a leaf is (byte offset << 16) | (vertex count << 8) | interior count (0: no
+# candidates, a cell wholly inside a town); a split cell is -1 - its block of _SPLIT² codes.
+_VERTEX_SIZE = _VERTEX.size
+_INTERIOR_SIZE = _INTERIOR.size
+_MAX_FEATURES = 255  # of each kind per leaf; a larger leaf (never seen) asks the tree instead
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,27 @@ class LambertConformalConic:
         theta = n * math.radians(lon - self.lon0)
         return rho * math.sin(theta), self._rho0 - rho * math.cos(theta)  # type: ignore[attr-defined]
 
+    def forward_function(self) -> Callable[[float, float], tuple[float, float]]:
+        """forward() as a closure over the constants (a third cheaper per call, same result)."""
+        n: float = self._n  # type: ignore[attr-defined]
+        rf: float = self._rf  # type: ignore[attr-defined]
+        rho0: float = self._rho0  # type: ignore[attr-defined]
+        lon0, tan, sin, cos, radians, quarter = (
+            self.lon0,
+            math.tan,
+            math.sin,
+            math.cos,
+            math.radians,
+            math.pi / 4,
+        )
+
+        def forward(lon: float, lat: float) -> tuple[float, float]:
+            rho = rf / tan(quarter + radians(lat) / 2) ** n
+            theta = n * radians(lon - lon0)
+            return rho * sin(theta), rho0 - rho * cos(theta)
+
+        return forward
+
     def forward_many(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -92,7 +130,9 @@ def haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 class NearestTown:
-    """Nearest town (rank) and distance in km for any finite point."""
+    """Nearest town (rank) and distance in km for a point that no town covers (any finite
+    point away from the state; asked about a point inside a town, cells wholly inside one
+    measure to the nearest border of any kind, cells crossed by the outline to the outline)."""
 
     def __init__(
         self,
@@ -105,7 +145,7 @@ class NearestTown:
         """`inside(x0, y0, cells_per_degree, nx, ny)`, when given, flags the cells that lie
         wholly inside some town; no out-of-state point can fall there, so they are skipped."""
         self.projection = projection
-        self._project = projection.forward
+        self._project = projection.forward_function()
         self.cells_per_degree = float(cells_per_degree)
         minx, miny, maxx, maxy = shapely.total_bounds(geometries)
         self.x0 = math.floor((minx - margin_deg) * cells_per_degree) / cells_per_degree
@@ -130,8 +170,8 @@ class NearestTown:
         self._vertex_town = town
 
     def _build_segments(self, geometries: NDArray[np.object_]) -> None:
-        """Every ring edge, projected: as GEOS lines (for the build) and as plain tuples
-        (ax, ay, bx, by, dx, dy, 1 / length², town) for the query loop."""
+        """Every ring edge, projected, as GEOS lines in a tree (for cells wholly inside a town);
+        and the outline edges (held by one town's rings only) as arrays for the build."""
         parts, part_town = shapely.get_parts(geometries, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -139,18 +179,77 @@ class NearestTown:
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         town = part_town[ring_part[ring_of[start]]]
         ax, ay, bx, by = x[start], y[start], x[start + 1], y[start + 1]
-        self._ends = (ax, ay, bx, by)
         self._segments = shapely.linestrings(
             np.stack([np.stack([ax, ay], 1), np.stack([bx, by], 1)], 1)
         )
         self._segment_town = town
         self._tree = shapely.STRtree(self._segments)
-        dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
-        inverse = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
-        self._rows: list[_Segment] = list(
-            zip(*(a.tolist() for a in (ax, ay, bx, by, dx, dy, inverse, town)), strict=True)
+        # An edge is on the outline when no other ring holds the same two end points (compared
+        # in degrees, exactly as the data has them).
+        a, b = coords[start], coords[start + 1]
+        swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+        key = np.concatenate([np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)], 1)
+        _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        single = counts[inverse.reshape(-1)] == 1
+        outline = np.flatnonzero(single & ((ax != bx) | (ay != by)))  # zero-length: a vertex
+        self._outline_tree = shapely.STRtree(self._segments[outline])
+        self._build_features(
+            (ax[outline], ay[outline], bx[outline], by[outline]),
+            np.concatenate([a[outline], b[outline]]),
+            town[outline],
         )
+
+    def _build_features(
+        self,
+        ends: tuple[NDArray[np.float64], ...],
+        degrees: NDArray[np.float64],
+        town: NDArray[np.intp],
+    ) -> None:
+        """The outline's features: each distinct vertex (with the lowest rank of the towns
+        whose outline edges meet there) and each edge's interior. Features are numbered
+        vertices first; both kinds are stored as segments (a vertex as a zero-length one) for
+        the build. `degrees`: the edges' start points then their end points, in degrees."""
+        ax, ay, bx, by = ends
+        n_edges = ax.size
+        (
+            _,
+            vertex_of,
+        ) = np.unique(degrees, axis=0, return_inverse=True)
+        vertex_of = vertex_of.reshape(-1)
+        n_vertices = int(vertex_of.max()) + 1
+        vertex_x = np.zeros(n_vertices)
+        vertex_y = np.zeros(n_vertices)
+        vertex_x[vertex_of] = np.r_[ax, bx]
+        vertex_y[vertex_of] = np.r_[ay, by]
+        vertex_town = np.full(n_vertices, np.iinfo(np.intp).max)
+        np.minimum.at(vertex_town, vertex_of, np.r_[town, town])
+        self._feature_ends = (
+            np.r_[vertex_x, ax],
+            np.r_[vertex_y, ay],
+            np.r_[vertex_x, bx],
+            np.r_[vertex_y, by],
+        )
+        self._feature_town = np.r_[vertex_town, town]
+        self._n_vertices = n_vertices
+        # Per outline edge: its interior and its two end points, as feature numbers.
+        interior = n_vertices + np.arange(n_edges)
+        self._edge_features = np.stack([interior, vertex_of[:n_edges], vertex_of[n_edges:]], axis=1)
+
+    def _leaf_records(self, features: NDArray[np.intp]) -> bytes:
+        """The query loop's rows for these features (vertices first), packed."""
+        ax, ay, bx, by = (e[features] for e in self._feature_ends)
+        town = self._feature_town[features]
+        vertex = features < self._n_vertices
+        rows = np.zeros(int(vertex.sum()), dtype=[("x", "<f8"), ("y", "<f8"), ("town", "<i8")])
+        rows["x"], rows["y"], rows["town"] = ax[vertex], ay[vertex], town[vertex]
+        dx, dy = (bx - ax)[~vertex], (by - ay)[~vertex]
+        edges = np.zeros(dx.size, dtype=[(f, "<f8") for f in "abcde"] + [("town", "<i8")])
+        length2 = dx * dx + dy * dy
+        for name, values in zip("abcde", (ax[~vertex], ay[~vertex], dx, dy, 1 / length2),
+                                strict=True):  # fmt: skip
+            edges[name] = values
+        edges["town"] = town[~vertex]
+        return rows.tobytes() + edges.tobytes()
 
     def _cell_boxes(
         self, cells: NDArray[np.intp], cells_per_degree: float, nx: int
@@ -176,17 +275,17 @@ class NearestTown:
     def _top_candidates(
         self, cells: NDArray[np.intp], boxes: tuple[NDArray[np.float64], ...]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        """(cell position, edge) for every edge that could be nearest to some point of the cell,
-        found through the tree; a superset that _lattice_filter then prunes."""
+        """(cell position, outline edge) for every outline edge that could be nearest to some
+        point of the cell, found through the tree; a superset that _lattice_filter prunes."""
         bx0, by0, bx1, by1 = boxes
         centres = shapely.points((bx0 + bx1) / 2, (by0 + by1) / 2)
         half_diagonal = np.hypot(bx1 - bx0, by1 - by0) / 2
-        _, nearest_distance = self._tree.query_nearest(
+        _, nearest_distance = self._outline_tree.query_nearest(
             centres, return_distance=True, all_matches=False
         )
         # Any point of the cell is within (centre distance + half diagonal) of some edge, so an
         # edge farther than that from the whole cell can never be the nearest.
-        pair_cell, seg = self._tree.query(
+        pair_cell, seg = self._outline_tree.query(
             shapely.box(*boxes), predicate="dwithin", distance=nearest_distance + half_diagonal
         )
         order = np.argsort(pair_cell, kind="stable")
@@ -194,32 +293,71 @@ class NearestTown:
 
     def _build_cells(self) -> None:
         """A tree of cells: the top grid, and each cell with more than _LEAF_LIMIT candidate
-        edges split into _SPLIT x _SPLIT sub-cells (at most _MAX_SPLITS times), so that every
-        leaf holds a short list. Node k < nx * ny is top cell k; _first_child[k] is the node of
-        k's first sub-cell (sub-cells row by row), 0 for a leaf."""
+        features split into _SPLIT x _SPLIT sub-cells (see _LEAF_LIMITS), so that most
+        leaves hold one or two. Codes: see _MAX_FEATURES."""
         cpd, nx, ny = self.cells_per_degree, self.nx, self.ny
+        per = _SPLIT * _SPLIT
+        top = np.zeros(nx * ny, dtype=np.int64)
+        blocks: list[NDArray[np.int64]] = []  # each level's sub-cell codes, _SPLIT² per block
+        n_blocks = 0
+        leaves: dict[tuple[int, ...], int] = {}  # a feature list -> its leaf code
+        buffer: list[bytes] = []
+        n_bytes = 0
         cells = np.arange(nx * ny)
-        nodes = np.arange(nx * ny)
-        self._first_child: list[int] = [0] * (nx * ny)
-        self._leaf_rows: list[tuple[_Segment, ...]] = [()] * (nx * ny)
         live = self._live(cells, cpd, nx, ny)
-        cells, nodes = cells[live], nodes[live]
+        cells = cells[live]
         boxes = self._cell_boxes(cells, cpd, nx)
-        pair_cell, seg = self._top_candidates(cells, boxes)
-        for depth in range(_MAX_SPLITS + 1):
-            # Any candidate set holding every edge nearest to some point of the cell will do
+        pair_cell, edge = self._top_candidates(cells, boxes)
+        # Each candidate edge stands for its interior and its two end points.
+        key = np.unique(
+            np.repeat(pair_cell, 3).astype(np.int64) * self._feature_town.size
+            + self._edge_features[edge].reshape(-1)
+        )
+        pair_cell, feature = key // self._feature_town.size, key % self._feature_town.size
+        written: list[tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.int64]]] = []
+        target, where = top, cells
+        for depth in range(len(_LEAF_LIMITS) + 1):
+            # Any candidate set holding every feature nearest to some point of the cell will do
             # for the filter: the tree's superset at the top, the parent's list below it.
-            keep = _lattice_filter(pair_cell, seg, boxes, self._ends)
-            pair_cell, seg = pair_cell[keep], seg[keep]
+            # Coarse lattices first: each pass is a valid filter on its own, and the cheap ones
+            # leave the fine ones far fewer pairs.
+            for lattice in _LATTICES:
+                keep = _lattice_filter(
+                    pair_cell, feature, boxes, self._feature_ends, self._n_vertices, lattice
+                )
+                pair_cell, feature = pair_cell[keep], feature[keep]
             count = np.bincount(pair_cell, minlength=cells.size)
-            split = count > _LEAF_LIMIT if depth < _MAX_SPLITS else np.zeros(cells.size, bool)
-            leaf = ~split[pair_cell]
-            self._store_leaves(nodes, pair_cell[leaf], seg[leaf])
-            if not split.any():
-                break
-            # Sub-cells of each split cell, on the grid _SPLIT times finer.
-            cpd, nx, ny = cpd * _SPLIT, nx * _SPLIT, ny * _SPLIT
+            if depth < len(_LEAF_LIMITS):
+                split = count > _LEAF_LIMITS[depth]
+            else:
+                split = np.zeros(cells.size, dtype=bool)
+            codes = np.zeros(cells.size, dtype=np.int64)
+            # Leaves: each distinct feature list is stored once (sorted: vertices first).
+            starts = np.r_[0, np.cumsum(count)]
+            features = feature.tolist()
+            for k in np.flatnonzero(~split & (count > 0)).tolist():
+                found = features[starts[k] : starts[k + 1]]
+                listed = tuple(found)
+                code = leaves.get(listed)
+                if code is None:
+                    n_vertex = sum(f < self._n_vertices for f in found)
+                    n_interior = len(found) - n_vertex
+                    code = 0  # a leaf too large for its code asks the tree
+                    if max(n_vertex, n_interior) <= _MAX_FEATURES:
+                        code = (n_bytes << 16) | (n_vertex << 8) | n_interior
+                        records = self._leaf_records(np.array(found, dtype=np.intp))
+                        buffer.append(records)
+                        n_bytes += len(records)
+                    leaves[listed] = code
+                codes[k] = code
             parent = np.flatnonzero(split)
+            codes[parent] = -1 - (n_blocks + np.arange(parent.size))
+            n_blocks += parent.size
+            written.append((target, where, codes))
+            if not parent.size:
+                break
+            # Sub-cells of each split cell, on the grid _SPLIT times finer, row by row.
+            cpd, nx, ny = cpd * _SPLIT, nx * _SPLIT, ny * _SPLIT
             iy, ix = np.divmod(cells[parent], nx // _SPLIT)
             sub = np.arange(_SPLIT)
             child_cells = (
@@ -227,28 +365,34 @@ class NearestTown:
                 + ix[:, None, None] * _SPLIT
                 + sub[None, None, :]
             ).reshape(-1)
-            first = len(self._first_child)
-            child_nodes = first + np.arange(child_cells.size)
-            for n, node in enumerate(nodes[parent].tolist()):
-                self._first_child[node] = first + n * _SPLIT * _SPLIT
-            self._first_child += [0] * child_cells.size
-            self._leaf_rows += [()] * child_cells.size
+            level = np.zeros(child_cells.size, dtype=np.int64)
+            blocks.append(level)
             # Each sub-cell starts from its parent's candidates.
             parent_of = np.full(cells.size, -1)
             parent_of[parent] = np.arange(parent.size)
             mine = split[pair_cell]
-            p_pair, p_seg = parent_of[pair_cell[mine]], seg[mine]
-            per = _SPLIT * _SPLIT
+            p_pair, p_feature = parent_of[pair_cell[mine]], feature[mine]
             pair_cell = (p_pair[:, None] * per + np.arange(per)[None, :]).reshape(-1)
-            seg = np.repeat(p_seg, per)
+            feature = np.repeat(p_feature, per)
             live = self._live(child_cells, cpd, nx, ny)
             position = np.cumsum(live) - 1
             keep = live[pair_cell]
-            pair_cell, seg = position[pair_cell[keep]], seg[keep]
-            order = np.argsort(pair_cell, kind="stable")
-            pair_cell, seg = pair_cell[order], seg[order]
-            cells, nodes = child_cells[live], child_nodes[live]
+            pair_cell, feature = position[pair_cell[keep]], feature[keep]
+            order = np.lexsort((feature, pair_cell))
+            pair_cell, feature = pair_cell[order], feature[order]
+            target, where = level, np.flatnonzero(live)
+            cells = child_cells[live]
             boxes = self._cell_boxes(cells, cpd, nx)
+        for array, at, values in written:
+            array[at] = values
+        # Block b's sub-cell codes sit at b * _SPLIT² of one array (blocks are numbered level
+        # by level, each level's blocks in the order of its split cells).
+        self._top_codes = top
+        self._block_codes = np.concatenate(blocks) if blocks else np.zeros(0, np.int64)
+        self._top_mv = self._top_codes.data
+        self._block_mv = self._block_codes.data
+        self._rows_mv = memoryview(b"".join(buffer))
+        self.leaf_count = len(leaves)
 
     def _live(self, cells: NDArray[np.intp], cpd: float, nx: int, ny: int) -> NDArray[np.bool_]:
         """Cells that an out-of-state point can fall in (not wholly inside some town)."""
@@ -256,55 +400,52 @@ class NearestTown:
             return np.ones(cells.size, dtype=bool)
         return ~self._inside(self.x0, self.y0, cpd, nx, ny)[cells]
 
-    def _store_leaves(
-        self, nodes: NDArray[np.intp], pair_cell: NDArray[np.intp], seg: NDArray[np.intp]
-    ) -> None:
-        """Each leaf's candidate edges as a tuple of row tuples (equal tuples shared)."""
-        edges = seg.tolist()
-        starts = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])[: seg.size]
-        leaf_nodes = nodes[pair_cell[starts]].tolist()
-        cuts = [*starts.tolist(), seg.size]
-        shared: dict[tuple[int, ...], tuple[_Segment, ...]] = {}
-        rows = self._rows
-        for k, node in enumerate(leaf_nodes):
-            key = tuple(edges[cuts[k] : cuts[k + 1]])
-            found = shared.get(key)
-            if found is None:
-                found = shared[key] = tuple(rows[e] for e in key)
-            self._leaf_rows[node] = found
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the cells and the leaves' edges (not the build-time trees)."""
+        return self._top_codes.nbytes + self._block_codes.nbytes + self._rows_mv.nbytes
 
     def nearest(self, lon: float, lat: float) -> tuple[int, float]:
         u = (lon - self.x0) * self.cells_per_degree
         v = (lat - self.y0) * self.cells_per_degree
         if not (0.0 <= u < self.nx and 0.0 <= v < self.ny):
             return self._nearest_far(lon, lat)
-        ix, iy = int(u), int(v)
-        node = iy * self.nx + ix
-        first = self._first_child[node]
-        while first:  # down to the sub-cell holding the point (cell boxes overlap by a metre,
-            # so rounding at a sub-cell's edge cannot pick one that misses the point)
-            u, v = (u - ix) * _SPLIT, (v - iy) * _SPLIT
-            ix, iy = min(int(u), _SPLIT - 1), min(int(v), _SPLIT - 1)
-            node = first + iy * _SPLIT + ix
-            first = self._first_child[node]
-        rows = self._leaf_rows[node]
-        if not rows:  # a cell wholly inside a town: only reached when asked directly
+        ix = int(u)
+        iy = int(v)
+        code: int = self._top_mv[iy * self.nx + ix]
+        while code < 0:  # down to the sub-cell holding the point (cell boxes overlap by a
+            # metre, so rounding at a sub-cell's edge cannot pick one that misses the point)
+            u = (u - ix) * _SPLIT
+            v = (v - iy) * _SPLIT
+            ix = min(int(u), _SPLIT - 1)
+            iy = min(int(v), _SPLIT - 1)
+            code = self._block_mv[(-1 - code) * (_SPLIT * _SPLIT) + iy * _SPLIT + ix]
+        if not code:  # a cell wholly inside a town: only reached when asked directly
             return self._nearest_by_tree(lon, lat)
         x, y = self._project(lon, lat)
         best, best_town = math.inf, -1
-        # Plain float arithmetic over a handful of edges beats a GEOS call (about 1 µs each).
-        for ax, ay, bx, by, dx, dy, inverse, town in rows:
-            t = ((x - ax) * dx + (y - ay) * dy) * inverse
-            if t <= 0.0:
-                ex, ey = x - ax, y - ay
-            elif t >= 1.0:
-                ex, ey = x - bx, y - by
-            else:
-                ex, ey = x - ax - t * dx, y - ay - t * dy
+        rows = self._rows_mv
+        start = code >> 16
+        end = start + ((code >> 8) & 255) * _VERTEX_SIZE
+        # Plain float arithmetic over a handful of features beats a GEOS call (about 1 µs each).
+        # Ties (e.g. the vertex two towns share on the shore) go to the lower rank.
+        for vx, vy, town in _VERTEX.iter_unpack(rows[start:end]):
+            ex = x - vx
+            ey = y - vy
             squared = ex * ex + ey * ey
-            # Ties (e.g. the vertex two towns share on the shore) go to the lower rank.
             if squared < best or (squared == best and town < best_town):
                 best, best_town = squared, town
+        start = end
+        end = start + (code & 255) * _INTERIOR_SIZE
+        for ax, ay, dx, dy, inverse, town in _INTERIOR.iter_unpack(rows[start:end]):
+            ex = x - ax
+            ey = y - ay
+            t = (ex * dx + ey * dy) * inverse
+            if 0.0 < t < 1.0:  # the point projects inside the edge (else an end is nearer)
+                cross = ex * dy - ey * dx
+                squared = cross * cross * inverse
+                if squared < best or (squared == best and town < best_town):
+                    best, best_town = squared, town
         return best_town, math.sqrt(best)
 
     def _nearest_by_tree(self, lon: float, lat: float) -> tuple[int, float]:
@@ -322,43 +463,65 @@ class NearestTown:
         return int(self._vertex_town[best]), haversine_km(lon, lat, vertex_lon, vertex_lat)
 
 
-def _segment_distance(
-    px: NDArray[np.float64], py: NDArray[np.float64], ends: tuple[NDArray[np.float64], ...]
-) -> NDArray[np.float64]:
-    ax, ay, bx, by = ends
-    dx, dy = bx - ax, by - ay
-    length2 = dx * dx + dy * dy
-    t = ((px - ax) * dx + (py - ay) * dy) / np.where(length2 > 0, length2, 1.0)
-    t = np.clip(t, 0.0, 1.0)
-    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
-
-
 def _lattice_filter(
     pair_cell: NDArray[np.intp],
-    seg: NDArray[np.intp],
+    feature: NDArray[np.intp],
     boxes: tuple[NDArray[np.float64], ...],
     ends: tuple[NDArray[np.float64], ...],
-    lattice: int = _LATTICE,
+    n_vertices: int,
+    lattice: int,
 ) -> NDArray[np.bool_]:
-    """Keep only the edges that can be nearest for some point of their cell.
+    """Keep only the features that can be nearest for some point of their cell.
 
-    Split the cell's box into lattice x lattice sub-boxes with centres q and half-diagonal r.
-    A point p of the box is within r of some q, so if edge s is nearest to p then
-    dist(q, s) <= d(p) + r <= d(q) + 2r, where d(q) is q's distance to its nearest edge (which
-    is among the cell's candidates). Edges failing that for every q are dropped. `pair_cell`
-    must be sorted.
+    Split the cell's box into lattice x lattice sub-boxes B with centres q, half-sides hx, hy
+    and half-diagonal r. Let g be the feature nearest to q (it is among the cell's candidates),
+    s_f the closed segment of feature f (a vertex: a point) and D_f(p) the distance from p to
+    s_f, which is never more than f's own distance. f can be nearest at some p in B only if
+    D_f(p) <= D_g(p) there. D_f is convex, so D_f(p) >= D_f(q) + u_f . (p - q), with u_f the unit
+    vector from s_f's closest point to q; D_g's gradient changes by at most 1/dist per unit
+    length, so D_g(p) <= D_g(q) + u_g . (p - q) + r² / (2 (D_g(q) - r)) when D_g(q) > r. Hence f
+    is dropped for B when D_f(q) - D_g(q) exceeds |u_f - u_g| . (hx, hy) + r² / (2 (D_g(q) - r)),
+    or 2r (both distances are 1-Lipschitz). An edge interior is nearest only where the point
+    projects inside the edge, so it must also reach B. A feature dropped for every B of its
+    cell is dropped. `pair_cell` must be sorted.
     """
     bx0, by0, bx1, by1 = (b[pair_cell] for b in boxes)
-    radius = np.hypot(bx1 - bx0, by1 - by0) / (2 * lattice)
-    seg_ends = tuple(e[seg] for e in ends)
+    half_x, half_y = (bx1 - bx0) / (2 * lattice), (by1 - by0) / (2 * lattice)
+    radius = np.hypot(half_x, half_y)
+    ax, ay, bx, by = (e[feature] for e in ends)
+    dx, dy = bx - ax, by - ay
+    vertex = feature < n_vertices
+    inverse = np.where(vertex, 0.0, 1.0 / np.where(vertex, 1.0, dx * dx + dy * dy))
+    reach = (np.abs(dx) * half_x + np.abs(dy) * half_y) * inverse  # of t over a sub-box
     first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
     size = np.diff(np.r_[first, pair_cell.size])
-    keep = np.zeros(seg.size, dtype=bool)
+    position = np.arange(feature.size)
+    keep = np.zeros(feature.size, dtype=bool)
     for i in range(lattice):
         for j in range(lattice):
-            qx = bx0 + (i + 0.5) / lattice * (bx1 - bx0)
-            qy = by0 + (j + 0.5) / lattice * (by1 - by0)
-            distance = _segment_distance(qx, qy, seg_ends)
-            nearest = np.repeat(np.minimum.reduceat(distance, first), size)
-            keep |= distance <= nearest + 2 * radius + _TOLERANCE_KM
+            qx = bx0 + (2 * i + 1) * half_x
+            qy = by0 + (2 * j + 1) * half_y
+            t = ((qx - ax) * dx + (qy - ay) * dy) * inverse
+            clipped = np.clip(t, 0.0, 1.0)
+            ex, ey = qx - (ax + clipped * dx), qy - (ay + clipped * dy)
+            segment = np.hypot(ex, ey)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ux = np.where(segment > 0, ex / segment, 0.0)
+                uy = np.where(segment > 0, ey / segment, 0.0)
+            # The feature's own distance: an interior counts only where q projects inside.
+            own = np.where(vertex | ((t >= 0.0) & (t <= 1.0)), segment, np.inf)
+            nearest = np.minimum.reduceat(own, first)
+            at = np.maximum.reduceat(np.where(own == np.repeat(nearest, size), position, -1), first)
+            nearest = np.repeat(nearest, size)
+            g = np.repeat(at, size)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                curvature = np.where(
+                    nearest > radius, radius * radius / (2 * (nearest - radius)), np.inf
+                )
+            slack = np.minimum(
+                2 * radius,
+                np.abs(ux - ux[g]) * half_x + np.abs(uy - uy[g]) * half_y + curvature,
+            )
+            inside_strip = vertex | ((t + reach >= 0.0) & (t - reach <= 1.0))
+            keep |= inside_strip & (segment <= nearest + slack + _TOLERANCE_KM)
     return keep
