@@ -163,7 +163,17 @@ def warm() -> bool:
 
 def locate(lat: float, lon: float) -> Jurisdiction:
     """The jurisdiction of one point (see the module docstring)."""
-    lat, lon = check_coordinates(lat, lon)
+    # check_coordinates() and get_index() inlined for their common cases (a 911 call's hot path).
+    if not (
+        type(lat) is float
+        and type(lon) is float
+        and -90.0 <= lat <= 90.0
+        and -180.0 <= lon <= 180.0
+    ):
+        lat, lon = check_coordinates(lat, lon)
+    cached = _cached
+    if cached is not None and _clock() < cached.next_check:
+        return cached.index.locate_checked(lat, lon)
     return get_index().locate_checked(lat, lon)
 
 

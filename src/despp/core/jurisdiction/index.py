@@ -8,7 +8,7 @@ the shipped files).
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -18,6 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from despp.core.jurisdiction.grid import OUTSIDE, TownGrid
 from despp.core.jurisdiction.nearest import NearestTown
+
+_new_tuple = tuple.__new__  # Jurisdiction._make without its length check (lengths are fixed)
 
 
 class InvalidCoordinateError(ValueError):
@@ -161,6 +163,8 @@ class JurisdictionIndex:
             tuple(Jurisdiction(in_state=False, nearest_town=name, nearest_town_fips=fips))[:-1]
             for name, fips in zip(geometry.names, geometry.fips, strict=True)
         )
+        self._town_at = geometry.grid.town_at
+        self._nearest: Callable[[float, float], tuple[int, float]] | None = None
 
     def locate(self, lat: float, lon: float) -> Jurisdiction:
         lat, lon = check_coordinates(lat, lon)
@@ -168,12 +172,15 @@ class JurisdictionIndex:
 
     def locate_checked(self, lat: float, lon: float) -> Jurisdiction:
         """locate() for coordinates already through check_coordinates()."""
-        rank = self.geometry.grid.town_at(lon, lat)
+        rank = self._town_at(lon, lat)
         if rank != OUTSIDE:
             return self.towns[rank]
-        nearest, distance = self.geometry.nearest().nearest(lon, lat)
+        nearest = self._nearest
+        if nearest is None:  # built on first use (or by warm())
+            nearest = self._nearest = self.geometry.nearest().nearest
+        town, distance = nearest(lon, lat)
         distance_km = round(distance, 3) if math.isfinite(distance) else None
-        return Jurisdiction._make(self._outside_prefix[nearest] + (distance_km,))
+        return _new_tuple(Jurisdiction, self._outside_prefix[town] + (distance_km,))
 
     def locate_many(self, lats: ArrayLike, lons: ArrayLike) -> NDArray[np.int32]:
         """Town index (into `towns`) for each point, -1 outside; same shape as the input."""
