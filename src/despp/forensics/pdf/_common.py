@@ -95,24 +95,33 @@ def numbered_canvas(header: str, footer: str) -> type[Canvas]:
 
 
 def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float) -> None:
-    """A regular (not micro) QR code of `value`, `size` points square, lower-left at (x, y);
-    each row's dark runs are drawn as single rectangles (fast for sheets of labels)."""
-    matrix = segno.make_qr(value, error="m").matrix
+    """A regular (not micro) QR code of `value`, `size` points square, lower-left at (x, y).
+
+    Drawn for speed, since a label sheet holds thousands: a fixed mask pattern (any of the
+    eight is valid; searching for the "best" one costs most of the encoding time), and each
+    row's dark runs written as PDF rectangles in module units under one transformation, with
+    integer coordinates, as a single fill.
+    """
+    matrix = segno.make_qr(value, error="m", mask=_QR_MASK).matrix
     count = len(matrix)
-    module = size / count
-    path = canvas.beginPath()
+    runs: list[str] = []
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 1) * module
+        top = count - 1 - row_index
         column = 0
         while column < count:
             if row[column]:
                 start = column
                 while column < count and row[column]:
                     column += 1
-                path.rect(x + start * module, top, (column - start) * module, module)
+                runs.append(f"{start} {top} {column - start} 1 re")
             else:
                 column += 1
+    module = size / count
     canvas.saveState()
     canvas.setFillColor(colors.black)
-    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.transform(module, 0, 0, module, x, y)
+    canvas.addLiteral("\n".join(runs) + "\nf")
     canvas.restoreState()
+
+
+_QR_MASK = 2

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -31,7 +32,7 @@ from despp.forensics.services._common import (
     audit_write,
     clean_text,
     field_error,
-    item_event,
+    item_events,
     request_event,
     user_ref,
 )
@@ -215,27 +216,31 @@ def submit_evidence(
             AuditAction.CREATE, actor, request, "submission", submission.pk,
             lab_number=submission.lab_number, items=len(items), requests=len(requests),
         )  # fmt: skip
-        for item in items:
-            item_event(
-                item,
-                Kind.ITEM_SUBMITTED,
-                {
-                    "submission": submission.pk,
-                    "lab_number": submission.lab_number,
-                    "case_number": submission.case_number,
-                    "agency": submission.agency_id,
-                    "item_number": item.item_number,
-                    "barcode": item.barcode,
-                    "description": item.description,
-                    "item_type": item.item_type,
-                    "packaging": item.packaging,
-                    "seal_number": item.seal_number,
-                    "quantity": item.quantity,
-                    "submitted_by": user_ref(actor),
-                    "officer": submission.officer_name,
-                },
-                actor,
-            )
+        item_events(
+            [
+                (
+                    item,
+                    Kind.ITEM_SUBMITTED,
+                    {
+                        "submission": submission.pk,
+                        "lab_number": submission.lab_number,
+                        "case_number": submission.case_number,
+                        "agency": submission.agency_id,
+                        "item_number": item.item_number,
+                        "barcode": item.barcode,
+                        "description": item.description,
+                        "item_type": item.item_type,
+                        "packaging": item.packaging,
+                        "seal_number": item.seal_number,
+                        "quantity": item.quantity,
+                        "submitted_by": user_ref(actor),
+                        "officer": submission.officer_name,
+                    },
+                )
+                for item in items
+            ],
+            actor,
+        )
         for lab_request, exam_type, positions in requests:
             request_event(
                 lab_request,
@@ -304,10 +309,9 @@ def receive_items(
                     f"Item {item.item_number} is already {item.get_status_display().lower()}.",
                     current_state=item.status,
                 )
-        done = []
+        batch: list[tuple[Item, str, dict[str, Any]]] = []
         for receipt in receipts:
             item = locked[receipt.item_id]
-            item.submission = submission
             if receipt.received:
                 data = {
                     "holder": actor.pk,
@@ -317,11 +321,13 @@ def receive_items(
                     "seal_intact": receipt.seal_intact,
                     "discrepancy": receipt.discrepancy.strip(),
                 }
-                item_event(item, Kind.ITEM_RECEIVED, data, actor)
+                batch.append((item, Kind.ITEM_RECEIVED, data))
             else:
-                data = {"discrepancy": receipt.discrepancy.strip()}
-                item_event(item, Kind.ITEM_NOT_RECEIVED, data, actor)
-            done.append(item)
+                batch.append(
+                    (item, Kind.ITEM_NOT_RECEIVED, {"discrepancy": receipt.discrepancy.strip()})
+                )
+        item_events(batch, actor)
+        done = [item for item, _, _ in batch]
         refresh_submission_status(submission)
         audit_write(
             AuditAction.UPDATE, actor, request, "submission", submission.pk,
