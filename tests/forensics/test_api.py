@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from despp.core.models import AccessAudit, Event
 from despp.forensics.models import Item, Submission
@@ -180,3 +182,27 @@ def test_malformed_unknown_and_oversize_bodies_are_problems_and_write_nothing(
     huge = post(client, "/submissions", SUBMISSION | {"notes": "x" * 3_000})
     assert huge.status_code == 413 and huge["Content-Type"] == "application/problem+json"
     assert Submission.objects.count() == count
+
+
+def test_a_submission_reads_in_the_same_number_of_queries_whatever_its_size(
+    lab, trooper, sign_in, django_assert_max_num_queries
+):
+    from despp.forensics import services
+    from tests.forensics.conftest import drug_case
+
+    counts = []
+    for size in (2, 12):
+        spec = drug_case(items=[services.ItemSpec(f"Bag {n}", "drug", "plastic-bag")
+                                for n in range(size)],
+                         examinations=[services.ExamSpec("cs-drug-identification",
+                                                         list(range(size)))])  # fmt: skip
+        submission = services.submit_evidence(trooper, spec)
+        receipts = [services.Receipt(i.pk) for i in submission.items.all()]
+        services.receive_items(lab.intake, submission, receipts)
+        client = sign_in(lab.intake)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"{BASE}/submissions/{submission.pk}").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    with django_assert_max_num_queries(25):
+        client.get(f"{BASE}/submissions/{submission.pk}")

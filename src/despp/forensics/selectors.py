@@ -84,7 +84,16 @@ def visible_requests(user: Any, request: HttpRequest | None = None) -> QuerySet[
 
 def visible_items(user: Any, request: HttpRequest | None = None) -> QuerySet[Item]:
     scope = lab_scope(user, request)
-    queryset = Item.objects.select_related("submission__agency", "holder", "location", "parent")
+    queryset = Item.objects.select_related(
+        "submission__agency",
+        "holder",
+        "parent",
+        "pending_to",
+        "pending_witness",
+        # A location's path walks up to its building (four levels at most).
+        "location__parent__parent__parent",
+        "pending_location__parent__parent__parent",
+    )
     if scope.everything:
         return queryset
     in_my_sections = LabRequest.objects.filter(section__in=scope.sections).values("items")
@@ -204,7 +213,9 @@ def submission_items(user: Any, submission: Submission) -> QuerySet[Item]:
 
 
 def submission_requests(user: Any, submission: Submission) -> QuerySet[LabRequest]:
-    return visible_requests(user).filter(submission=submission).order_by("id")
+    return (
+        visible_requests(user).filter(submission=submission).select_related("report").order_by("id")
+    )
 
 
 def get_item(user: Any, pk: int, *, request: HttpRequest | None = None) -> Item:
