@@ -323,6 +323,10 @@ def test_notes_go_on_the_timeline_and_playback_stops_at_a_moment(
     created_at = Event.objects.get(stream=f"incident:{incident_id}", position=1).at
     assert selectors.incident_playback(incident, created_at).notes == []
     assert selectors.incident_playback(incident).notes == ["smoke showing"]
+    url = f"/api/dispatch/incidents/{incident_id}/playback"
+    then = client.get(url, {"at": created_at.isoformat()}).json()
+    assert then["notes"] == [] and then["events"] == 1 and then["status"] == "pending"
+    assert client.get(url).json()["notes"] == ["smoke showing"]
 
 
 def test_cautions_near_the_place_are_shown_with_the_call_and_recorded_on_the_incident(
@@ -354,6 +358,17 @@ def test_cautions_near_the_place_are_shown_with_the_call_and_recorded_on_the_inc
     assert [c["kind"] for c in detail.json()["cautions"]] == ["premise"]
     away = take_call(sign_in(calltaker), lat=TOLLAND[0] + 0.01, lon=TOLLAND[1])
     assert away["cautions"] == []
+    Caution.objects.create(
+        kind=CautionKind.PERSON,
+        text="Known to carry a knife",
+        person_name="Jordan Example",
+        agency=Agency.objects.get(code="csp-troop-c"),
+        created_by=dispatcher,
+    )
+    named = take_call(
+        sign_in(calltaker), lat=TOLLAND[0] + 0.02, lon=TOLLAND[1], persons=["jordan example"]
+    )
+    assert [c["kind"] for c in named["cautions"]] == ["person"]
 
 
 def test_a_service_caller_can_open_an_incident_without_the_api(
