@@ -83,6 +83,13 @@ class RawEdges:
     town: IntpArray
 
 
+def unique_sorted(values: NDArray[np.int64] | IntpArray) -> NDArray[np.int64]:
+    """np.unique for a 1-d integer array, by sorting (numpy 2.4's hash-based unique takes
+    seconds on a million keys)."""
+    ordered = np.sort(values.astype(np.int64, copy=False))
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if ordered.size else ordered
+
+
 def differences_are_exact(lo: float, hi: float) -> bool:
     """Sterbenz: x - y is exact for any x, y in [lo, hi] when hi <= 2 lo (same sign)."""
     a, b = sorted((abs(lo), abs(hi)))
@@ -97,19 +104,20 @@ def build_cells(
     origin: tuple[float, float],
     cells_per_degree: float,
     nx: int,
-    candidates: Sequence[Sequence[int]],
+    candidates: tuple[NDArray[np.int64], NDArray[np.int32]],
     geometries: NDArray[np.object_],
 ) -> bytes:
     """The packed records of every boundary cell (see HEADER; count 0 where GEOS answers).
 
     `pair_cell`, `pair_edge`: every (cell, edge) with the edge touching the closed cell;
-    `boundary`: the sorted boundary cells; `candidates[k]`: the towns that may cover part of
-    boundary cell k (every town with an edge in it, and the town covering its centre)."""
+    `boundary`: the sorted boundary cells; `candidates` (indptr, towns): the towns that may
+    cover part of each boundary cell in rank order, as CSR (every town with an edge in it, and
+    the town covering its centre)."""
     x0, y0 = origin
     step = 1.0 / cells_per_degree
     seg_of_edge, seg_ends, seg_towns = _segments(edges)
     keep = seg_of_edge[pair_edge] >= 0  # zero-length edges cross nothing
-    key = np.unique(
+    key = unique_sorted(
         np.searchsorted(boundary, pair_cell[keep]).astype(np.int64) * len(seg_towns)
         + seg_of_edge[pair_edge[keep]]
     )
@@ -253,20 +261,20 @@ def _crosses_whole_cell(
 def _towns_covering(
     rx: FloatArray,
     ry: FloatArray,
-    candidates: Sequence[Sequence[int]],
+    candidates: tuple[NDArray[np.int64], NDArray[np.int32]],
     geometries: NDArray[np.object_],
 ) -> list[tuple[int, ...]]:
     """Per cell, the ranks (ascending) of the towns whose polygon covers R, by GEOS."""
-    pair_slot = np.repeat(np.arange(len(candidates)), [len(c) for c in candidates])
-    pair_town = np.fromiter((t for c in candidates for t in c), dtype=np.intp,
-                            count=pair_slot.size)  # fmt: skip
+    indptr, towns = candidates
+    pair_slot = np.repeat(np.arange(rx.size), np.diff(indptr))
     ok = ~np.isnan(rx[pair_slot])
-    pair_slot, pair_town = pair_slot[ok], pair_town[ok]
+    pair_slot, pair_town = pair_slot[ok], towns[ok]
     hit = shapely.intersects_xy(geometries[pair_town], rx[pair_slot], ry[pair_slot])
-    covering: list[list[int]] = [[] for _ in candidates]
+    covering: list[tuple[int, ...]] = [()] * rx.size
+    # Candidates are in rank order within a cell, so each tuple comes out ascending.
     for s, t in zip(pair_slot[hit].tolist(), pair_town[hit].tolist(), strict=True):
-        covering[s].append(t)
-    return [tuple(sorted(c)) for c in covering]
+        covering[s] += (t,)
+    return covering
 
 
 def parity(r_towns: tuple[int, ...], crossed: Sequence[int]) -> int:

@@ -42,6 +42,7 @@ from despp.core.jurisdiction.cells import (
     build_cells,
     differences_are_exact,
     parity,
+    unique_sorted,
 )
 
 OUTSIDE = -1
@@ -196,19 +197,19 @@ class TownGrid:
             edges.town[single],
         )
         cells, _ = self._touched_cells(outline)
-        return np.unique(cells)
+        return unique_sorted(cells)
 
     def _build(self) -> None:
         edges = self._edges()
         cells, edge_ids = self._touched_cells(edges)
         towns = edges.town[edge_ids]
         centre = self._centre_raster(edges).reshape(-1)
-        boundary = np.unique(cells)
+        boundary = unique_sorted(cells)
         centre_town = centre[boundary] - 1
         has_centre = centre_town >= 0
         pair_cell = np.concatenate([cells, boundary[has_centre]])
         pair_town = np.concatenate([towns, centre_town[has_centre]])
-        pairs = np.unique(pair_cell.astype(np.int64) * self.geometries.size + pair_town)
+        pairs = unique_sorted(pair_cell.astype(np.int64) * self.geometries.size + pair_town)
         pair_cell = pairs // self.geometries.size
         pair_town = pairs % self.geometries.size
         slot_of_pair = np.searchsorted(boundary, pair_cell)
@@ -233,10 +234,9 @@ class TownGrid:
         # grid's box is too wide for exact coordinate differences (every cell then asks GEOS).
         self._packed = b""
         if edges.raw is not None and self._differences_exact():
-            per_slot = np.split(self.candidates, self.indptr[1:-1])
             self._packed = build_cells(
                 edges.raw, cells, edge_ids, boundary, (self.x0, self.y0),
-                self.cells_per_degree, self.nx, [c.tolist() for c in per_slot], self.geometries,
+                self.cells_per_degree, self.nx, (self.indptr, self.candidates), self.geometries,
             )  # fmt: skip
 
     def _differences_exact(self) -> bool:

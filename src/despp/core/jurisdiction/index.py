@@ -167,7 +167,13 @@ class JurisdictionIndex:
         self._nearest: Callable[[float, float], tuple[int, float]] | None = None
 
     def locate(self, lat: float, lon: float) -> Jurisdiction:
-        lat, lon = check_coordinates(lat, lon)
+        if not (
+            type(lat) is float
+            and type(lon) is float
+            and -90.0 <= lat <= 90.0
+            and -180.0 <= lon <= 180.0
+        ):  # check_coordinates() inlined for its common case
+            lat, lon = check_coordinates(lat, lon)
         return self.locate_checked(lat, lon)
 
     def locate_checked(self, lat: float, lon: float) -> Jurisdiction:

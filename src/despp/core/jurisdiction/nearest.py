@@ -36,6 +36,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from despp.core.jurisdiction.cells import unique_sorted
+
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, for haversine
 _WGS84_A = 6378.137
 _WGS84_E2 = 0.00669437999014
@@ -54,6 +56,8 @@ _INTERIOR = struct.Struct("<dddddq")
 # candidates, a cell wholly inside a town); a split cell is -1 - its block of _SPLIT² codes.
 _VERTEX_SIZE = _VERTEX.size
 _INTERIOR_SIZE = _INTERIOR.size
+_unpack_vertex = _VERTEX.unpack_from
+_unpack_interior = _INTERIOR.unpack_from
 _MAX_FEATURES = 255  # of each kind per leaf; a larger leaf (never seen) asks the tree instead
 
 
@@ -235,21 +239,22 @@ class NearestTown:
         interior = n_vertices + np.arange(n_edges)
         self._edge_features = np.stack([interior, vertex_of[:n_edges], vertex_of[n_edges:]], axis=1)
 
-    def _leaf_records(self, features: NDArray[np.intp]) -> bytes:
-        """The query loop's rows for these features (vertices first), packed."""
-        ax, ay, bx, by = (e[features] for e in self._feature_ends)
-        town = self._feature_town[features]
-        vertex = features < self._n_vertices
-        rows = np.zeros(int(vertex.sum()), dtype=[("x", "<f8"), ("y", "<f8"), ("town", "<i8")])
-        rows["x"], rows["y"], rows["town"] = ax[vertex], ay[vertex], town[vertex]
-        dx, dy = (bx - ax)[~vertex], (by - ay)[~vertex]
-        edges = np.zeros(dx.size, dtype=[(f, "<f8") for f in "abcde"] + [("town", "<i8")])
-        length2 = dx * dx + dy * dy
-        for name, values in zip("abcde", (ax[~vertex], ay[~vertex], dx, dy, 1 / length2),
-                                strict=True):  # fmt: skip
-            edges[name] = values
-        edges["town"] = town[~vertex]
-        return rows.tobytes() + edges.tobytes()
+    def _feature_records(self) -> list[bytes]:
+        """Each feature's row for the query loop, packed: a vertex's (_VERTEX), an edge
+        interior's (_INTERIOR)."""
+        ax, ay, bx, by = self._feature_ends
+        dx, dy = bx - ax, by - ay
+        with np.errstate(divide="ignore"):
+            inverse = 1.0 / (dx * dx + dy * dy)  # inf for vertices, never read
+        rows = zip(
+            *(a.tolist() for a in (ax, ay, dx, dy, inverse, self._feature_town)), strict=True
+        )
+        return [
+            _VERTEX.pack(x, y, town)
+            if f < self._n_vertices
+            else _INTERIOR.pack(x, y, u, v, w, town)
+            for f, (x, y, u, v, w, town) in enumerate(rows)
+        ]
 
     def _cell_boxes(
         self, cells: NDArray[np.intp], cells_per_degree: float, nx: int
@@ -301,6 +306,7 @@ class NearestTown:
         blocks: list[NDArray[np.int64]] = []  # each level's sub-cell codes, _SPLIT² per block
         n_blocks = 0
         leaves: dict[tuple[int, ...], int] = {}  # a feature list -> its leaf code
+        records = self._feature_records()
         buffer: list[bytes] = []
         n_bytes = 0
         cells = np.arange(nx * ny)
@@ -309,7 +315,7 @@ class NearestTown:
         boxes = self._cell_boxes(cells, cpd, nx)
         pair_cell, edge = self._top_candidates(cells, boxes)
         # Each candidate edge stands for its interior and its two end points.
-        key = np.unique(
+        key = unique_sorted(
             np.repeat(pair_cell, 3).astype(np.int64) * self._feature_town.size
             + self._edge_features[edge].reshape(-1)
         )
@@ -345,9 +351,8 @@ class NearestTown:
                     code = 0  # a leaf too large for its code asks the tree
                     if max(n_vertex, n_interior) <= _MAX_FEATURES:
                         code = (n_bytes << 16) | (n_vertex << 8) | n_interior
-                        records = self._leaf_records(np.array(found, dtype=np.intp))
-                        buffer.append(records)
-                        n_bytes += len(records)
+                        buffer.extend(records[f] for f in found)  # vertices come first
+                        n_bytes += n_vertex * _VERTEX_SIZE + n_interior * _INTERIOR_SIZE
                     leaves[listed] = code
                 codes[k] = code
             parent = np.flatnonzero(split)
@@ -410,34 +415,39 @@ class NearestTown:
         v = (lat - self.y0) * self.cells_per_degree
         if not (0.0 <= u < self.nx and 0.0 <= v < self.ny):
             return self._nearest_far(lon, lat)
-        ix = int(u)
-        iy = int(v)
-        code: int = self._top_mv[iy * self.nx + ix]
-        while code < 0:  # down to the sub-cell holding the point (cell boxes overlap by a
-            # metre, so rounding at a sub-cell's edge cannot pick one that misses the point)
-            u = (u - ix) * _SPLIT
-            v = (v - iy) * _SPLIT
-            ix = min(int(u), _SPLIT - 1)
-            iy = min(int(v), _SPLIT - 1)
-            code = self._block_mv[(-1 - code) * (_SPLIT * _SPLIT) + iy * _SPLIT + ix]
+        code: int = self._top_mv[int(v) * self.nx + int(u)]
+        while code < 0:  # down to the sub-cell holding the point: floor(4u) - 4 floor(u) is
+            # floor(4u) mod 4, exactly (a multiplication by 4 is exact)
+            u *= _SPLIT
+            v *= _SPLIT
+            code = self._block_mv[
+                (-1 - code) * (_SPLIT * _SPLIT) + (int(v) % _SPLIT) * _SPLIT + int(u) % _SPLIT
+            ]
         if not code:  # a cell wholly inside a town: only reached when asked directly
             return self._nearest_by_tree(lon, lat)
         x, y = self._project(lon, lat)
-        best, best_town = math.inf, -1
         rows = self._rows_mv
-        start = code >> 16
-        end = start + ((code >> 8) & 255) * _VERTEX_SIZE
+        best = math.inf
+        best_town = -1
+        offset = code >> 16
         # Plain float arithmetic over a handful of features beats a GEOS call (about 1 µs each).
         # Ties (e.g. the vertex two towns share on the shore) go to the lower rank.
-        for vx, vy, town in _VERTEX.iter_unpack(rows[start:end]):
+        count = (code >> 8) & 255
+        while count:
+            vx, vy, town = _unpack_vertex(rows, offset)
+            offset += _VERTEX_SIZE
+            count -= 1
             ex = x - vx
             ey = y - vy
             squared = ex * ex + ey * ey
             if squared < best or (squared == best and town < best_town):
-                best, best_town = squared, town
-        start = end
-        end = start + (code & 255) * _INTERIOR_SIZE
-        for ax, ay, dx, dy, inverse, town in _INTERIOR.iter_unpack(rows[start:end]):
+                best = squared
+                best_town = town
+        count = code & 255
+        while count:
+            ax, ay, dx, dy, inverse, town = _unpack_interior(rows, offset)
+            offset += _INTERIOR_SIZE
+            count -= 1
             ex = x - ax
             ey = y - ay
             t = (ex * dx + ey * dy) * inverse
@@ -445,7 +455,8 @@ class NearestTown:
                 cross = ex * dy - ey * dx
                 squared = cross * cross * inverse
                 if squared < best or (squared == best and town < best_town):
-                    best, best_town = squared, town
+                    best = squared
+                    best_town = town
         return best_town, math.sqrt(best)
 
     def _nearest_by_tree(self, lon: float, lat: float) -> tuple[int, float]:
