@@ -104,6 +104,8 @@ class Model:
             return True
         if name == "service":
             in_service, force = op[2], op[3]
+            if in_service == self.in_service[u]:
+                return True  # asking for the state it is in changes nothing
             if not in_service and self.committed_at(u) is not None and not force:
                 return False
             self.in_service[u] = in_service

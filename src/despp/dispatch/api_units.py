@@ -324,11 +324,13 @@ def _recommendation_out(found: Recommendation, incident_id: int) -> Recommendati
                 mutual_aid=line.mutual_aid,
                 closer_rejected_total=line.closer_rejected_total,
                 picks=[
-                    PickOut(unit=pick.unit_id, **_fields(pick, exclude={"unit_id"}))
+                    PickOut(unit=pick.unit_id, **_fields(pick._asdict(), exclude={"unit_id"}))
                     for pick in line.picks
                 ],
                 rejections=[
-                    RejectionOut(unit=rejected.unit_id, **_fields(rejected, exclude={"unit_id"}))
+                    RejectionOut(
+                        unit=rejected.unit_id, **_fields(rejected._asdict(), exclude={"unit_id"})
+                    )
                     for rejected in line.rejections
                 ],
             )
@@ -337,8 +339,8 @@ def _recommendation_out(found: Recommendation, incident_id: int) -> Recommendati
     )
 
 
-def _fields(obj: Any, *, exclude: set[str]) -> dict[str, Any]:
-    return {name: value for name, value in vars(obj).items() if name not in exclude}
+def _fields(values: dict[str, Any], *, exclude: set[str]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name not in exclude}
 
 
 def _resolve_units(user: User, names: list[int | str], field: str) -> list[Unit]:

@@ -20,6 +20,7 @@ No road network, traffic or turnout time is modelled: a real deployment would re
 `travel_minutes` with a routing engine's drive times and keep the rest of the recommendation.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -85,6 +86,7 @@ MINUTES_PER_KM: dict[str, float] = {
 }
 
 
+@functools.cache
 def describe() -> str:
     """The model in one sentence, shown with every recommendation."""
     return (

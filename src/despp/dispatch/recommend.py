@@ -13,19 +13,23 @@
    only what the primary agency cannot.
 4. Every pick says its distance, ETA, agency, position source and the line it fills; every
    unit of a line's kinds that was closer than the line's farthest pick and not picked is
-   listed with the reason: committed (and where), out of service, open emergency, lacks the
-   capability, or not the primary agency while the primary agency had units (at most
-   MAX_REJECTIONS per line, nearest first, with the total count).
+   counted, and the nearest MAX_REJECTIONS of them are listed with the reason: committed (and
+   where), out of service, open emergency, lacks the capability, or not the primary agency
+   while the primary agency had units.
 
 `recommend(incident)` reads the plan and a fleet snapshot from the database (a constant number
 of queries); `recommend_plan(fleet, plan, ...)` is the pure in-process part, numpy over the
-whole fleet, which the benchmark times with 5,000 units.
+snapshot, which the benchmark times with 5,000 units. A snapshot keeps, per set of unit kinds
+a plan asks for, those units' arrays (unit vectors, speeds, flags) — an index built once, like
+a database's — so a recommendation is a handful of vector operations over its candidates.
 """
 
+import functools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.db.models import Prefetch, Q
@@ -54,7 +58,7 @@ MAX_REJECTIONS = 5
 KIND_CODES: tuple[str, ...] = tuple(UnitKind.values)
 _KIND_INDEX = {kind: code for code, kind in enumerate(KIND_CODES)}
 _CAP_BIT = {cap: 1 << bit for bit, cap in enumerate(Capability.values)}
-_MIN_PER_KM = np.array([eta.MINUTES_PER_KM[kind] for kind in KIND_CODES])
+_MIN_PER_KM: list[float] = [eta.MINUTES_PER_KM[kind] for kind in KIND_CODES]
 
 # The fallback line when no plan exists: the general-purpose first-due kinds per discipline.
 DEFAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -66,7 +70,7 @@ DEFAULT_KINDS: dict[str, tuple[str, ...]] = {
 
 
 class Reason:
-    """Why a closer unit was not picked (machine-readable codes; `text` says it in words)."""
+    """Why a closer unit was not picked (machine-readable codes; `why` says it in words)."""
 
     COMMITTED = "committed"
     OUT_OF_SERVICE = "out_of_service"
@@ -86,13 +90,23 @@ class LineSpec:
 
     @property
     def label(self) -> str:
-        kinds = " or ".join(str(UnitKind(kind).label) for kind in self.kinds)
-        cap = f" with {str(Capability(self.capability).label).lower()}" if self.capability else ""
-        return f"{self.count} x {kinds}{cap}"
+        return _line_label(self.kinds, self.count, self.capability)
 
     @property
     def disciplines(self) -> frozenset[str]:
-        return frozenset(UNIT_DISCIPLINE[UnitKind(kind)].value for kind in self.kinds)
+        return _disciplines(self.kinds)
+
+
+@functools.cache
+def _line_label(kinds: tuple[str, ...], count: int, capability: str) -> str:
+    names = " or ".join(str(UnitKind(kind).label) for kind in kinds)
+    cap = f" with {str(Capability(capability).label).lower()}" if capability else ""
+    return f"{count} x {names}{cap}"
+
+
+@functools.cache
+def _disciplines(kinds: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(UNIT_DISCIPLINE[UnitKind(kind)].value for kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -101,50 +115,14 @@ class PlanSpec:
     source: str  # "town", "statewide" or "default"
     lines: tuple[LineSpec, ...]
 
-
-@dataclass
-class Fleet:
-    """Every unit as parallel arrays (one row per unit), built once per recommendation."""
-
-    ids: NDArray[np.int64]
-    call_signs: list[str]
-    kind_codes: NDArray[np.intp]
-    agency_idx: NDArray[np.intp]  # index into agency_ids / agency_codes / agency_names
-    agency_ids: list[int]
-    agency_codes: list[str]
-    agency_names: list[str]
-    caps: NDArray[np.int64]
-    in_service: NDArray[np.bool_]
-    emergency: NDArray[np.bool_]
-    committed: NDArray[np.bool_]
-    lat: NDArray[np.float64]  # degrees, NaN when the unit has no usable position
-    lon: NDArray[np.float64]
-    position_source: list[str]  # "avl", "station", "stale avl", "" per unit
-    committed_where: dict[int, str] = field(default_factory=dict)  # row -> "26-000123"
-    committed_incident: dict[int, int] = field(default_factory=dict)  # row -> incident id
-    lat_rad: NDArray[np.float64] = field(init=False)
-    lon_rad: NDArray[np.float64] = field(init=False)
-    cos_lat: NDArray[np.float64] = field(init=False)
-    positioned: NDArray[np.bool_] = field(init=False)
-    by_kind: dict[int, NDArray[np.intp]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.lat_rad = np.radians(self.lat)
-        self.lon_rad = np.radians(self.lon)
-        self.cos_lat = np.cos(self.lat_rad)
-        self.positioned = ~np.isnan(self.lat)
-        self.by_kind = {
-            code: np.flatnonzero(self.kind_codes == code) for code in range(len(KIND_CODES))
-        }
-        self.row_of = {int(pk): row for row, pk in enumerate(self.ids)}
-
-    def __len__(self) -> int:
-        return len(self.call_signs)
+    @functools.cached_property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(sorted({kind for line in self.lines for kind in line.kinds}))
 
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One unit as the fleet needs it (what `Fleet.build` takes)."""
+    """One unit as the fleet needs it (what `build_fleet` takes)."""
 
     id: int
     call_sign: str
@@ -161,51 +139,110 @@ class UnitRow:
     committed_to: tuple[int, str] | None = None  # (incident id, display number)
 
 
-def build_fleet(rows: Iterable[UnitRow]) -> Fleet:
-    rows = list(rows)
-    agencies: dict[int, int] = {}
-    agency_ids: list[int] = []
-    agency_codes: list[str] = []
-    agency_names: list[str] = []
-    agency_idx = []
-    for row in rows:
-        if row.agency_id not in agencies:
-            agencies[row.agency_id] = len(agency_ids)
-            agency_ids.append(row.agency_id)
-            agency_codes.append(row.agency_code)
-            agency_names.append(row.agency_name)
-        agency_idx.append(agencies[row.agency_id])
-    nan = float("nan")
-    fleet = Fleet(
-        ids=np.array([row.id for row in rows], dtype=np.int64),
-        call_signs=[row.call_sign for row in rows],
-        kind_codes=np.array([_KIND_INDEX[row.kind] for row in rows], dtype=np.intp),
-        agency_idx=np.array(agency_idx, dtype=np.intp),
-        agency_ids=agency_ids,
-        agency_codes=agency_codes,
-        agency_names=agency_names,
-        caps=np.array(
-            [sum(_CAP_BIT.get(cap, 0) for cap in set(row.capabilities)) for row in rows],
+class Fleet:
+    """A snapshot of every unit: the rows as given, plus per-kinds candidate arrays built on
+    first use (`candidates`)."""
+
+    def __init__(self, rows: Sequence[UnitRow]) -> None:
+        self.rows = list(rows)
+        self.row_of = {row.id: n for n, row in enumerate(self.rows)}
+        self._candidates: dict[tuple[str, ...], Candidates] = {}
+        self.agency_codes = {row.agency_id: row.agency_code for row in self.rows}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def candidates(self, kinds: tuple[str, ...]) -> "Candidates":
+        found = self._candidates.get(kinds)
+        if found is None:
+            wanted = set(kinds)
+            rows = np.array(
+                [n for n, row in enumerate(self.rows) if row.kind in wanted], dtype=np.intp
+            )
+            found = self._candidates[kinds] = Candidates(self, rows)
+        return found
+
+
+class Candidates:
+    """The units of some kinds as arrays: unit vectors (the chord to a point ranks them by
+    distance), ETA minutes per unit of chord, availability, capabilities, agency."""
+
+    def __init__(self, fleet: Fleet, rows: NDArray[np.intp]) -> None:
+        units = [fleet.rows[n] for n in rows]
+        self.fleet = fleet
+        self.rows = rows
+        self.local = {int(n): i for i, n in enumerate(rows)}
+        self.kind = np.array([_KIND_INDEX[u.kind] for u in units], dtype=np.intp)
+        lat = np.radians(np.array([u.lat if u.lat is not None else 0.0 for u in units]))
+        lon = np.radians(np.array([u.lon if u.lon is not None else 0.0 for u in units]))
+        self.positioned = np.array([u.lat is not None for u in units], dtype=np.bool_)
+        self.xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
+        self.xyz[~self.positioned] = 0.0  # never picked; ranked as far away
+        self.minutes_per_chord = np.array([_MIN_PER_KM[k] for k in self.kind]) * eta.EARTH_RADIUS_KM
+        self.free = self.positioned & np.array(
+            [u.in_service and not u.emergency and u.committed_to is None for u in units],
+            dtype=np.bool_,
+        )
+        self.caps = np.array(
+            [sum(_CAP_BIT.get(cap, 0) for cap in set(u.capabilities)) for u in units],
             dtype=np.int64,
-        ),
-        in_service=np.array([row.in_service for row in rows], dtype=np.bool_),
-        emergency=np.array([row.emergency for row in rows], dtype=np.bool_),
-        committed=np.array([row.committed_to is not None for row in rows], dtype=np.bool_),
-        lat=np.array([nan if row.lat is None else row.lat for row in rows], dtype=np.float64),
-        lon=np.array([nan if row.lon is None else row.lon for row in rows], dtype=np.float64),
-        position_source=[row.position_source for row in rows],
-    )
-    for index, row in enumerate(rows):
-        if row.committed_to is not None:
-            fleet.committed_incident[index], fleet.committed_where[index] = row.committed_to
-    return fleet
+        )
+        self.agency_ids = [u.agency_id for u in units]
+        self._lines: dict[tuple[tuple[str, ...], int], LineIndex] = {}
+
+    def line(self, kinds: tuple[str, ...], cap_bit: int) -> "LineIndex":
+        """The units of a line's kinds, with which may go (cached per line)."""
+        key = (kinds, cap_bit)
+        found = self._lines.get(key)
+        if found is None:
+            table = np.zeros(len(KIND_CODES), dtype=np.bool_)
+            table[[_KIND_INDEX[kind] for kind in kinds]] = True
+            idx = np.flatnonzero(table[self.kind])
+            fits = (self.caps[idx] & cap_bit) != 0 if cap_bit else np.ones(len(idx), np.bool_)
+            eligible = fits & self.free[idx]
+            by_agency: dict[int, list[int]] = {}
+            for n, i in enumerate(idx):
+                by_agency.setdefault(self.agency_ids[i], []).append(n)
+            found = self._lines[key] = LineIndex(
+                idx=idx,
+                position={int(p): n for n, p in enumerate(idx)},
+                eligible=eligible,
+                positioned=self.positioned[idx],
+                free_list=[bool(x) for x in eligible],
+                by_agency=by_agency,
+            )
+        return found
+
+    def minutes(self, lat: float, lon: float) -> NDArray[np.float64]:
+        """ETA minutes to a point for ranking. The chord |u - p| = sqrt(2 - 2 u.p) times the
+        earth's radius is shorter than the arc by under 0.01 % across a state, so this ranks
+        as the great circle does; distances and ETAs shown are recomputed exactly."""
+        phi, lam = math.radians(lat), math.radians(lon)
+        point = np.array([math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam),
+                          math.sin(phi)])  # fmt: skip
+        chord = np.sqrt(np.maximum(2.0 - 2.0 * (self.xyz @ point), 0.0))
+        result: NDArray[np.float64] = chord * self.minutes_per_chord
+        return result
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    idx: NDArray[np.intp]  # indexes into the candidates
+    position: dict[int, int]  # candidate index -> position in idx
+    eligible: NDArray[np.bool_]  # free to go and with the line's capability
+    positioned: NDArray[np.bool_]
+    free_list: list[bool]  # `eligible` as a list, for the few primary units
+    by_agency: dict[int, list[int]]  # agency id -> positions of its units in idx
+
+
+def build_fleet(rows: Iterable[UnitRow]) -> Fleet:
+    return Fleet(list(rows))
 
 
 # --- outputs --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):
     unit_id: int
     call_sign: str
     kind: str
@@ -220,8 +257,7 @@ class Pick:
     why: str
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     unit_id: int
     call_sign: str
     kind: str
@@ -233,7 +269,7 @@ class Rejection:
     why: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LineResult:
     index: int
     label: str
@@ -256,7 +292,7 @@ class Recommendation:
     location_approximate: bool
     primary: dict[str, list[str]]  # discipline -> primary agency codes
     lines: list[LineResult]
-    model: str = field(default_factory=eta.describe)
+    model: str = field(default_factory=eta.describe)  # cached: the same text each time
 
     @property
     def picks(self) -> list[Pick]:
@@ -275,31 +311,42 @@ class Recommendation:
 # --- the pure part --------------------------------------------------------------------------
 
 
-def _kind_table(kinds: Iterable[str]) -> NDArray[np.bool_]:
-    table = np.zeros(len(KIND_CODES), dtype=np.bool_)
-    for kind in kinds:
-        table[_KIND_INDEX[kind]] = True
-    return table
-
-
-def _reason(
-    fleet: Fleet, row: int, is_primary: bool, cap_bit: int, line: LineSpec
-) -> tuple[str, str]:
-    if not fleet.in_service[row]:
+def _reason(unit: UnitRow, is_primary: bool, cap_bit: int, line: LineSpec) -> tuple[str, str]:
+    if not unit.in_service:
         return Reason.OUT_OF_SERVICE, "out of service"
-    if fleet.emergency[row]:
+    if unit.emergency:
         return Reason.EMERGENCY, "has an open emergency"
-    if fleet.committed[row]:
-        return Reason.COMMITTED, f"committed to incident {fleet.committed_where.get(row, '?')}"
-    if cap_bit and not fleet.caps[row] & cap_bit:
-        label = str(Capability(line.capability).label).lower()
-        return Reason.CAPABILITY, f"lacks {label}"
+    if unit.committed_to is not None:
+        return Reason.COMMITTED, f"committed to incident {unit.committed_to[1]}"
+    if cap_bit and not any(_CAP_BIT.get(cap) == cap_bit for cap in unit.capabilities):
+        return Reason.CAPABILITY, f"lacks {str(Capability(line.capability).label).lower()}"
     if not is_primary:
         return (
             Reason.NOT_PRIMARY,
             "mutual aid: not the primary agency, and the primary agency had units to send",
         )
     return Reason.NOT_PRIMARY, "not picked"  # not reached: an eligible primary unit is picked
+
+
+def _nearest(mask: NDArray[np.bool_], minutes: NDArray[np.float64], k: int) -> list[int]:
+    """Up to k indexes where `mask` holds, nearest first (ties: lower index first)."""
+    if k <= 0:
+        return []
+    found = np.flatnonzero(mask)
+    if len(found) > k:
+        values = minutes[found]
+        if k == 1:
+            return [int(found[values.argmin()])]
+        found = found[np.argpartition(values, k - 1)[:k]]
+    ordered = [int(i) for i in found]
+    ordered.sort(key=lambda i: (minutes[i], i))
+    return ordered
+
+
+def _exact(unit: UnitRow, lat: float, lon: float) -> tuple[float, float]:
+    """(distance km, ETA minutes) by the documented model (eta.py), for a unit shown."""
+    km = eta.great_circle_km(unit.lat or 0.0, unit.lon or 0.0, lat, lon)
+    return round(km, 2), round(km * _MIN_PER_KM[_KIND_INDEX[unit.kind]], 1)
 
 
 def recommend_plan(
@@ -315,77 +362,54 @@ def recommend_plan(
 ) -> Recommendation:
     """Fill `plan` from `fleet` for a point (pure: no database). `primary_agency_ids` maps a
     discipline to its primary agencies' ids; `on_incident` are unit ids already assigned."""
-    relevant_kinds = {kind for line in plan.lines for kind in line.kinds}
-    relevant = np.concatenate(
-        [fleet.by_kind[_KIND_INDEX[kind]] for kind in sorted(relevant_kinds)]
-        or [np.empty(0, dtype=np.intp)]
-    )
-    # Work on the plan's kinds only: distances, ETAs and masks over that subset.
-    distance = eta.great_circle_km_many(
-        fleet.lat_rad[relevant], fleet.lon_rad[relevant], fleet.cos_lat[relevant], lat, lon
-    )
-    minutes = distance * _MIN_PER_KM[fleet.kind_codes[relevant]]
-    positioned = fleet.positioned[relevant]
-    free = fleet.in_service[relevant] & ~fleet.committed[relevant] & ~fleet.emergency[relevant]
-    free &= positioned
-    kinds = fleet.kind_codes[relevant]
-    caps = fleet.caps[relevant]
-    agency_idx = fleet.agency_idx[relevant]
-    taken = np.zeros(len(relevant), dtype=np.bool_)
-
-    local = {int(row): i for i, row in enumerate(relevant)}
-    already = [local[fleet.row_of[pk]] for pk in on_incident if fleet.row_of.get(pk) in local]
-    for i in already:
-        free[i] = True  # committed, but to this incident: it fills a line
-    primary_tables: dict[str, NDArray[np.bool_]] = {}
-    agency_pos = {agency_id: i for i, agency_id in enumerate(fleet.agency_ids)}
-    for discipline, ids in primary_agency_ids.items():
-        table = np.zeros(len(fleet.agency_ids), dtype=np.bool_)
-        for agency_id in ids:
-            if agency_id in agency_pos:
-                table[agency_pos[agency_id]] = True
-        primary_tables[discipline] = table
-
+    pool = fleet.candidates(plan.kinds)
+    minutes = pool.minutes(lat, lon)
+    primary_pos = {discipline: list(ids) for discipline, ids in primary_agency_ids.items()}
+    already = [pool.local[fleet.row_of[pk]] for pk in on_incident
+               if pk in fleet.row_of and fleet.row_of[pk] in pool.local]  # fmt: skip
+    taken: set[int] = set()  # candidate indexes picked so far, by any line
     results = []
     for index, line in enumerate(plan.lines):
-        kind_mask = _kind_table(line.kinds)[kinds]
         cap_bit = _CAP_BIT.get(line.capability, 0)
-        fits = kind_mask & ((caps & cap_bit) != 0) if cap_bit else kind_mask
-        primary_table = np.zeros(len(fleet.agency_ids), dtype=np.bool_)
-        for discipline in line.disciplines:
-            if discipline in primary_tables:
-                primary_table |= primary_tables[discipline]
-        primary = primary_table[agency_idx]
-
-        picked: list[tuple[int, bool]] = []  # (local index, already assigned)
+        li = pool.line(line.kinds, cap_bit)
+        line_minutes = minutes[li.idx]
+        agencies = [a for d in line.disciplines for a in primary_pos.get(d, ())]
+        primary = {n for a in agencies for n in li.by_agency.get(a, ())}
+        picked: list[tuple[int, bool]] = []  # (position in the line, already on the incident)
         for i in already:
-            if fits[i] and not taken[i] and len(picked) < line.count:
-                picked.append((i, True))
-                taken[i] = True
-        eligible = fits & free & ~taken
+            n = li.position.get(i)
+            if (
+                n is not None
+                and i not in taken
+                and len(picked) < line.count
+                and (not cap_bit or pool.caps[i] & cap_bit)
+            ):
+                picked.append((n, True))
+                taken.add(i)
+        blocked = {li.position[i] for i in taken if i in li.position}
         need = line.count - len(picked)
-        for group in (eligible & primary, eligible & ~primary):
-            if need <= 0:
-                break
-            chosen = _nearest(np.flatnonzero(group), minutes, need)
-            picked.extend((int(i), False) for i in chosen)
-            taken[chosen] = True
-            need -= len(chosen)
+        if need > 0 and primary:  # the primary agency's few units, in plain Python
+            free = li.free_list
+            ranked = sorted(
+                (float(line_minutes[n]), n) for n in primary if free[n] and n not in blocked
+            )[:need]
+            picked += [(n, False) for _, n in ranked]
+            blocked.update(n for _, n in ranked)
+            need -= len(ranked)
+        if need > 0:  # mutual aid: the nearest free units of any other agency
+            eligible = li.eligible.copy()
+            eligible[list(blocked | primary)] = False
+            chosen = _nearest(eligible, line_minutes, need)
+            picked += [(n, False) for n in chosen]
+            blocked.update(chosen)
+        taken.update(int(li.idx[n]) for n, _ in picked)
         results.append(
             _line_result(
-                fleet,
-                relevant,
-                index,
-                line,
-                picked,
-                distance,
-                minutes,
-                kind_mask & positioned & ~taken,
-                primary,
-                cap_bit,
-                bool(primary_table.any()),
+                pool, li, index, line, picked, line_minutes, primary, list(blocked), cap_bit,
+                bool(agencies), lat, lon,
             )
-        )
+        )  # fmt: skip
+    codes = fleet.agency_codes
     return Recommendation(
         incident_id=incident_id,
         plan=plan,
@@ -393,37 +417,32 @@ def recommend_plan(
         lon=lon,
         location_approximate=location_approximate,
         primary={
-            discipline: [fleet.agency_codes[agency_pos[a]] for a in ids if a in agency_pos]
+            discipline: [codes[a] for a in ids if a in codes]
             for discipline, ids in primary_agency_ids.items()
         },
         lines=results,
     )
 
 
-def _nearest(candidates: NDArray[np.intp], minutes: NDArray[np.float64], k: int) -> NDArray[Any]:
-    if len(candidates) > k:
-        part = np.argpartition(minutes[candidates], k - 1)[:k]
-        candidates = candidates[part]
-    return candidates[np.argsort(minutes[candidates], kind="stable")]
-
-
 def _line_result(
-    fleet: Fleet,
-    relevant: NDArray[np.intp],
+    pool: Candidates,
+    li: LineIndex,
     index: int,
     line: LineSpec,
     picked: list[tuple[int, bool]],
-    distance: NDArray[np.float64],
     minutes: NDArray[np.float64],
-    others: NDArray[np.bool_],
-    primary: NDArray[np.bool_],
+    primary: set[int],
+    blocked: list[int],
     cap_bit: int,
     has_primary_agency: bool,
+    lat: float,
+    lon: float,
 ) -> LineResult:
+    rows = pool.fleet.rows
     picks = []
-    for i, already in picked:
-        row = int(relevant[i])
-        is_primary = bool(primary[i])
+    for n, already in picked:
+        unit = rows[pool.rows[li.idx[n]]]
+        is_primary = n in primary
         if already:
             why = "already on this incident"
         elif is_primary:
@@ -432,57 +451,34 @@ def _line_result(
             why = "mutual aid: the primary agency cannot fill this line (no such unit free)"
         else:
             why = "mutual aid: no primary agency for this discipline in the town"
+        distance_km, eta_min = _exact(unit, lat, lon)
         picks.append(
-            Pick(
-                unit_id=int(fleet.ids[row]),
-                call_sign=fleet.call_signs[row],
-                kind=KIND_CODES[fleet.kind_codes[row]],
-                agency=fleet.agency_codes[fleet.agency_idx[row]],
-                agency_name=fleet.agency_names[fleet.agency_idx[row]],
-                line=index,
-                distance_km=round(float(distance[i]), 2),
-                eta_min=round(float(minutes[i]), 1),
-                primary=is_primary,
-                position_source=fleet.position_source[row],
-                already_assigned=already,
-                why=why,
-            )
-        )
+            Pick(unit.id, unit.call_sign, unit.kind, unit.agency_code, unit.agency_name, index,
+                 distance_km, eta_min, is_primary, unit.position_source, already, why)
+        )  # fmt: skip
     unfilled = line.count - len(picks)
-    # Closer than the farthest pick (all of them when the line is not filled) and not picked.
-    limit = max((minutes[i] for i, _ in picked), default=np.inf) if not unfilled else np.inf
-    closer = np.flatnonzero(others & (minutes < limit))
-    shown = _nearest(closer, minutes, MAX_REJECTIONS) if len(closer) else closer
+    # Units of the line's kinds closer than its farthest pick (any distance when the line is
+    # not filled), not picked by any line: counted, and the nearest ones explained.
+    if picked and not unfilled:
+        others = li.positioned & (minutes < max(float(minutes[n]) for n, _ in picked))
+    else:
+        others = li.positioned.copy()
+    if blocked:
+        others[blocked] = False
+    total = int(np.count_nonzero(others))
     rejections = []
-    for j in shown:
-        i = int(j)
-        row = int(relevant[i])
-        reason, why = _reason(fleet, row, bool(primary[i]), cap_bit, line)
+    for n in _nearest(others, minutes, min(total, MAX_REJECTIONS)):
+        unit = rows[pool.rows[li.idx[n]]]
+        reason, why = _reason(unit, n in primary, cap_bit, line)
+        distance_km, eta_min = _exact(unit, lat, lon)
         rejections.append(
-            Rejection(
-                unit_id=int(fleet.ids[row]),
-                call_sign=fleet.call_signs[row],
-                kind=KIND_CODES[fleet.kind_codes[row]],
-                agency=fleet.agency_codes[fleet.agency_idx[row]],
-                line=index,
-                distance_km=round(float(distance[i]), 2),
-                eta_min=round(float(minutes[i]), 1),
-                reason=reason,
-                why=why,
-            )
-        )
+            Rejection(unit.id, unit.call_sign, unit.kind, unit.agency_code, index, distance_km,
+                      eta_min, reason, why)
+        )  # fmt: skip
     return LineResult(
-        index=index,
-        label=line.label,
-        kinds=line.kinds,
-        count=line.count,
-        capability=line.capability,
-        picks=picks,
-        rejections=rejections,
-        closer_rejected_total=len(closer),
-        unfilled=unfilled,
-        mutual_aid=any(not pick.primary and not pick.already_assigned for pick in picks),
-    )
+        index, line.label, line.kinds, line.count, line.capability, picks, rejections, total,
+        unfilled, any(not pick.primary and not pick.already_assigned for pick in picks),
+    )  # fmt: skip
 
 
 # --- reading the database -------------------------------------------------------------------
