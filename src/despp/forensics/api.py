@@ -37,6 +37,7 @@ from despp.forensics.api_schemas import (
     ItemOut,
     ReasonIn,
     ReceiveIn,
+    RecordId,
     SplitIn,
     SubmissionIn,
     SubmissionOut,
@@ -110,7 +111,7 @@ def _submission(user: User, pk: int, request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/submissions/{submission_id}", response=SubmissionOut, summary="One submission")
-def get_submission(request: HttpRequest, submission_id: int) -> dict[str, Any]:
+def get_submission(request: HttpRequest, submission_id: RecordId) -> dict[str, Any]:
     return _submission(caller(request), submission_id, request)
 
 
@@ -121,7 +122,7 @@ def get_submission(request: HttpRequest, submission_id: int) -> dict[str, Any]:
     description="Each delivered item passes into the caller's custody with its seal's condition; "
     "an item not delivered (`received: false`) needs a discrepancy.",
 )
-def receive(request: HttpRequest, submission_id: int, body: ReceiveIn) -> list[dict[str, Any]]:
+def receive(request: HttpRequest, submission_id: RecordId, body: ReceiveIn) -> list[dict[str, Any]]:
     user = caller(request)
     submission = selectors.get_submission(user, submission_id, request=request)
     receipts = [
@@ -136,7 +137,7 @@ def receive(request: HttpRequest, submission_id: int, body: ReceiveIn) -> list[d
     summary="Labels for every item of a submission (PDF)",
     openapi_extra=PDF_RESPONSE,
 )
-def submission_labels(request: HttpRequest, submission_id: int) -> HttpResponse:
+def submission_labels(request: HttpRequest, submission_id: RecordId) -> HttpResponse:
     user = caller(request)
     submission = selectors.get_submission(user, submission_id, request=request)
     items = selectors.submission_items(user, submission)
@@ -144,7 +145,7 @@ def submission_labels(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 
 class LabelsQuery(Schema):
-    item: list[int] = Field(..., min_length=1, max_length=500, description="item ids")
+    item: list[RecordId] = Field(..., min_length=1, max_length=500, description="item ids")
 
 
 @router.get(
@@ -162,7 +163,7 @@ def labels(request: HttpRequest, query: Query[LabelsQuery]) -> HttpResponse:
 
 
 @router.get("/items/{item_id}", response=ItemOut, summary="One item: where it is, who holds it")
-def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
+def get_item(request: HttpRequest, item_id: RecordId) -> dict[str, Any]:
     return item_out(selectors.get_item(caller(request), item_id, request=request))
 
 
@@ -171,7 +172,7 @@ def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
     response=list[EventOut],
     summary="An item's chain of custody: every event with its hash",
 )
-def custody(request: HttpRequest, item_id: int) -> list[dict[str, Any]]:
+def custody(request: HttpRequest, item_id: RecordId) -> list[dict[str, Any]]:
     _, events = selectors.custody_history(caller(request), item_id, request=request)
     return [event_out(event) for event in events]
 
@@ -181,7 +182,7 @@ def custody(request: HttpRequest, item_id: int) -> list[dict[str, Any]]:
     summary="An item's chain of custody (PDF)",
     openapi_extra=PDF_RESPONSE,
 )
-def custody_document(request: HttpRequest, item_id: int) -> HttpResponse:
+def custody_document(request: HttpRequest, item_id: RecordId) -> HttpResponse:
     item, events = selectors.custody_history(caller(request), item_id, request=request)
     return pdf_response(custody_pdf(item, events), f"{item.barcode}-custody.pdf")
 
@@ -193,7 +194,7 @@ def custody_document(request: HttpRequest, item_id: int) -> HttpResponse:
     description="To a person (`to_user`, who acknowledges it) or into storage (`to_location` "
     "code, with a `witness` who confirms it). Only the holder may transfer (409 otherwise).",
 )
-def transfer(request: HttpRequest, item_id: int, body: TransferIn) -> dict[str, Any]:
+def transfer(request: HttpRequest, item_id: RecordId, body: TransferIn) -> dict[str, Any]:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     services.transfer_item(
@@ -215,7 +216,7 @@ def transfer(request: HttpRequest, item_id: int, body: TransferIn) -> dict[str, 
     response=ItemOut,
     summary="Acknowledge a transfer waiting for you (as receiver or witness)",
 )
-def acknowledge(request: HttpRequest, item_id: int, body: AcknowledgeIn) -> dict[str, Any]:
+def acknowledge(request: HttpRequest, item_id: RecordId, body: AcknowledgeIn) -> dict[str, Any]:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     services.acknowledge_transfer(
@@ -229,7 +230,7 @@ def acknowledge(request: HttpRequest, item_id: int, body: AcknowledgeIn) -> dict
     response=ItemOut,
     summary="Withdraw (sender) or decline (receiver) a waiting transfer",
 )
-def withdraw(request: HttpRequest, item_id: int, body: ReasonIn) -> dict[str, Any]:
+def withdraw(request: HttpRequest, item_id: RecordId, body: ReasonIn) -> dict[str, Any]:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     services.withdraw_transfer(user, item, reason=body.reason, request=request)
@@ -241,7 +242,7 @@ def withdraw(request: HttpRequest, item_id: int, body: ReasonIn) -> dict[str, An
     response={201: list[ItemOut]},
     summary="Split an item you hold into sub-items",
 )
-def split(request: HttpRequest, item_id: int, body: SplitIn) -> Status:
+def split(request: HttpRequest, item_id: RecordId, body: SplitIn) -> Status:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     parts = [services.SubItemSpec(**part.model_dump()) for part in body.parts]
@@ -256,7 +257,7 @@ def split(request: HttpRequest, item_id: int, body: SplitIn) -> Status:
     description="A return names the recipient and their agency (code); a destruction names a "
     "witness; a retention needs the item in storage.",
 )
-def dispose(request: HttpRequest, item_id: int, body: DisposeIn) -> Status:
+def dispose(request: HttpRequest, item_id: RecordId, body: DisposeIn) -> Status:
     user = caller(request)
     item = selectors.get_item(user, item_id, request=request)
     disposition = services.dispose_item(

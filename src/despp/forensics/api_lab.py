@@ -32,6 +32,7 @@ from despp.forensics.api_schemas import (
     LabRequestOut,
     LabRequestSummary,
     ReasonIn,
+    RecordId,
     ReportOut,
     ResultIn,
     ResultOut,
@@ -79,7 +80,7 @@ def list_requests(request: HttpRequest, query: Query[RequestQuery]) -> list[dict
     response=LabRequestOut,
     summary="One lab request: state, steps allowed now, results, reviews, history",
 )
-def get_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
+def get_request(request: HttpRequest, request_id: RecordId) -> dict[str, Any]:
     return _request(request, request_id)
 
 
@@ -88,7 +89,7 @@ def get_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
     response=LabRequestOut,
     summary="Take a request (analyst = you) or assign it (section manager)",
 )
-def assign(request: HttpRequest, request_id: int, body: AssignIn) -> dict[str, Any]:
+def assign(request: HttpRequest, request_id: RecordId, body: AssignIn) -> dict[str, Any]:
     lab_request = _scoped(request, request_id)  # 403 / 404 before anything else
     analyst = user_named("analyst", body.analyst)
     if analyst is None:
@@ -102,7 +103,7 @@ def assign(request: HttpRequest, request_id: int, body: AssignIn) -> dict[str, A
     response=LabRequestOut,
     summary="Start the analysis (or the rework of a returned request)",
 )
-def start(request: HttpRequest, request_id: int) -> dict[str, Any]:
+def start(request: HttpRequest, request_id: RecordId) -> dict[str, Any]:
     services.start_analysis(caller(request), _scoped(request, request_id), request=request)
     return _request(request, request_id)
 
@@ -112,7 +113,7 @@ def start(request: HttpRequest, request_id: int) -> dict[str, Any]:
     response={201: ResultOut},
     summary="Record a result (method version, instrument, finding)",
 )
-def add_result(request: HttpRequest, request_id: int, body: ResultIn) -> Status:
+def add_result(request: HttpRequest, request_id: RecordId, body: ResultIn) -> Status:
     lab_request = _scoped(request, request_id)
     item = None
     if body.item is not None:
@@ -151,7 +152,7 @@ def _invalid(field: str, message: str) -> ValidationError:
     response=LabRequestOut,
     summary="Hand the results in for technical review",
 )
-def complete(request: HttpRequest, request_id: int) -> dict[str, Any]:
+def complete(request: HttpRequest, request_id: RecordId) -> dict[str, Any]:
     services.complete_analysis(caller(request), _scoped(request, request_id), request=request)
     return _request(request, request_id)
 
@@ -163,7 +164,7 @@ def complete(request: HttpRequest, request_id: int) -> dict[str, Any]:
     description="Refused (409) to the analyst, and for the administrative review to the "
     "technical reviewer.",
 )
-def review(request: HttpRequest, request_id: int, body: ReviewIn) -> Status:
+def review(request: HttpRequest, request_id: RecordId, body: ReviewIn) -> Status:
     done = services.review_request(
         caller(request), _scoped(request, request_id), kind=body.kind, outcome=body.outcome,
         comments=body.comments, request=request,
@@ -176,7 +177,7 @@ def review(request: HttpRequest, request_id: int, body: ReviewIn) -> Status:
     response={201: VersionOut},
     summary="Release the report (refused, 409, without both reviews)",
 )
-def release(request: HttpRequest, request_id: int) -> Status:
+def release(request: HttpRequest, request_id: RecordId) -> Status:
     version = services.release_request(caller(request), _scoped(request, request_id),
                                        request=request)  # fmt: skip
     return Status(201, version_out(version))
@@ -187,7 +188,7 @@ def release(request: HttpRequest, request_id: int) -> Status:
     response=LabRequestOut,
     summary="Cancel a request not yet started (section manager)",
 )
-def cancel(request: HttpRequest, request_id: int, body: ReasonIn) -> dict[str, Any]:
+def cancel(request: HttpRequest, request_id: RecordId, body: ReasonIn) -> dict[str, Any]:
     services.cancel_request(caller(request), _scoped(request, request_id), reason=body.reason,
                             request=request)  # fmt: skip
     return _request(request, request_id)
@@ -207,7 +208,7 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response=ReportOut, summary="One report and its versions")
-def get_report(request: HttpRequest, report_id: int) -> dict[str, Any]:
+def get_report(request: HttpRequest, report_id: RecordId) -> dict[str, Any]:
     report = selectors.get_report(caller(request), report_id, request=request)
     return report_out(report, list(selectors.report_versions(report)))
 
@@ -217,7 +218,7 @@ def get_report(request: HttpRequest, report_id: int) -> dict[str, Any]:
     response=list[VersionOut],
     summary="Every version of a report, newest first (earlier ones stay readable)",
 )
-def versions(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
+def versions(request: HttpRequest, report_id: RecordId) -> list[dict[str, Any]]:
     report = selectors.get_report(caller(request), report_id, request=request)
     return [version_out(v) for v in selectors.report_versions(report)]
 
@@ -227,7 +228,7 @@ def versions(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
     response=VersionDetailOut,
     summary="One version of a report with its full content",
 )
-def version_detail(request: HttpRequest, report_id: int, version: int) -> dict[str, Any]:
+def version_detail(request: HttpRequest, report_id: RecordId, version: RecordId) -> dict[str, Any]:
     found = selectors.get_report_version(caller(request), report_id, version, request=request)
     return version_out(found, content=True)
 
@@ -237,7 +238,7 @@ def version_detail(request: HttpRequest, report_id: int, version: int) -> dict[s
     summary="One version of a report (PDF)",
     openapi_extra=PDF_RESPONSE,
 )
-def version_pdf(request: HttpRequest, report_id: int, version: int) -> HttpResponse:
+def version_pdf(request: HttpRequest, report_id: RecordId, version: RecordId) -> HttpResponse:
     found = selectors.get_report_version(caller(request), report_id, version, request=request)
     return pdf_response(report_pdf(found), f"{found.report.number}-v{found.version}.pdf")
 
@@ -247,7 +248,7 @@ def version_pdf(request: HttpRequest, report_id: int, version: int) -> HttpRespo
     summary="The current version of a report (PDF)",
     openapi_extra=PDF_RESPONSE,
 )
-def current_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
+def current_pdf(request: HttpRequest, report_id: RecordId) -> HttpResponse:
     report = selectors.get_report(caller(request), report_id, request=request)
     found = selectors.get_report_version(caller(request), report_id, report.current_version)
     return pdf_response(report_pdf(found), f"{report.number}-v{found.version}.pdf")
@@ -258,7 +259,7 @@ def current_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
     response=list[DeliveryOut],
     summary="Who each version went to, and why a delivery failed",
 )
-def deliveries(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
+def deliveries(request: HttpRequest, report_id: RecordId) -> list[dict[str, Any]]:
     report = selectors.get_report(caller(request), report_id, request=request)
     return [delivery_out(d) for d in selectors.report_deliveries(report)]
 
@@ -268,7 +269,7 @@ def deliveries(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
     response=list[DeliveryOut],
     summary="Send (retry) the current version's undelivered e-mails",
 )
-def deliver(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
+def deliver(request: HttpRequest, report_id: RecordId) -> list[dict[str, Any]]:
     user = caller(request)
     report = selectors.get_report(user, report_id, request=request)
     current = selectors.get_report_version(user, report_id, report.current_version)
@@ -280,7 +281,7 @@ def deliver(request: HttpRequest, report_id: int) -> list[dict[str, Any]]:
     response=LabRequestOut,
     summary="Open an amendment: back to analysis; released again as the next version",
 )
-def amend(request: HttpRequest, report_id: int, body: ReasonIn) -> dict[str, Any]:
+def amend(request: HttpRequest, report_id: RecordId, body: ReasonIn) -> dict[str, Any]:
     user = caller(request)
     report = selectors.get_report(user, report_id, request=request)
     lab_request = services.amend_report(user, report, reason=body.reason, request=request)

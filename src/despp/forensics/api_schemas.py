@@ -1,7 +1,7 @@
 """Request and response bodies of the laboratory API (explicit fields: no mass assignment)."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import Field
@@ -20,6 +20,8 @@ from despp.forensics.models import (
     SubmissionStatus,
 )
 
+MAX_ID = 2**31 - 1  # ids beyond this do not exist (and some databases cannot compare them)
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 USERNAME = Field(..., min_length=1, max_length=150, description="a user's username")
 CODE = Field(..., min_length=1, max_length=60)
 
@@ -36,7 +38,7 @@ class ItemIn(Schema):
 
 class ExamIn(Schema):
     examination: str = Field(..., min_length=1, max_length=40, description="examination code")
-    items: list[int] = Field(
+    items: list[Annotated[int, Field(ge=1, le=500)]] = Field(
         ..., min_length=1, max_length=500, description="1-based numbers of the listed items"
     )
 
@@ -57,7 +59,7 @@ class SubmissionIn(Schema):
 
 
 class ReceiptIn(Schema):
-    item: int = Field(..., ge=1, description="item id")
+    item: int = Field(..., ge=1, le=MAX_ID, description="item id")
     received: bool = True
     seal_intact: bool = True
     discrepancy: str = Field("", max_length=1000)
@@ -117,11 +119,13 @@ class ResultIn(Schema):
     method: str = Field(..., min_length=1, max_length=40, description="method code")
     method_version: str | None = Field(None, min_length=1, max_length=20)
     instrument: str | None = Field(None, min_length=1, max_length=40, description="asset tag")
-    item: int | None = Field(None, ge=1, description="item id")
+    item: int | None = Field(None, ge=1, le=MAX_ID, description="item id")
     value: str = Field("", max_length=80)
     units: str = Field("", max_length=30)
     notes: str = Field("", max_length=8000)
-    supersedes: int | None = Field(None, ge=1, description="id of the result this corrects")
+    supersedes: int | None = Field(
+        None, ge=1, le=MAX_ID, description="id of the result this corrects"
+    )
 
 
 class ReviewIn(Schema):

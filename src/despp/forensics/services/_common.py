@@ -12,6 +12,8 @@ Refusals, by kind (each leaves the database as it was):
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Field
 from django.http import HttpRequest
 
 from despp.core import audit, eventlog
@@ -86,11 +88,27 @@ def item_event(item: Item, kind: str, data: dict[str, Any], actor: User | None) 
 
 
 def item_events(batch: list[tuple[Item, str, dict[str, Any]]], actor: User | None) -> None:
-    """`item_event` for many items at once: the projections are written in one bulk update
-    (intake of a large submission appends hundreds of events)."""
+    """`item_event` for many items at once (intake of a large submission appends hundreds of
+    events): the projections are written by one prepared UPDATE executed per row, which is
+    many times quicker than Django's bulk_update (a CASE per column and row)."""
     for item, kind, data in batch:
         apply_item_event(item, eventlog.append(item.stream, kind, data, actor=actor))
-    Item.objects.bulk_update([item for item, _, _ in batch], update_fields(ITEM_FIELDS))
+    fields = [_concrete(name) for name in update_fields(ITEM_FIELDS)]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {connection.ops.quote_name(Item._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - column names from the model, values as parameters
+    rows = [
+        [f.get_db_prep_save(getattr(item, f.attname), connection) for f in fields] + [item.pk]
+        for item, _, _ in batch
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _concrete(name: str) -> Field[Any, Any]:
+    field = Item._meta.get_field(name)
+    if not isinstance(field, Field):  # the projection columns are all concrete fields
+        raise TypeError(f"Item.{name} is not a column")
+    return field
 
 
 def request_event(
