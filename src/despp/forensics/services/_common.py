@@ -104,7 +104,7 @@ def item_events(batch: list[tuple[Item, str, dict[str, Any]]], actor: User | Non
         cursor.executemany(sql, rows)
 
 
-def _concrete(name: str) -> Field[Any, Any]:
+def _concrete(name: str) -> "Field[Any, Any]":
     field = Item._meta.get_field(name)
     if not isinstance(field, Field):  # the projection columns are all concrete fields
         raise TypeError(f"Item.{name} is not a column")
