@@ -60,7 +60,7 @@ PAGES = [
     "/staff/dispatch/panel/calls/",
     "/staff/dispatch/panel/alerts/",
     "/staff/dispatch/map/towns.geojson",
-    "/staff/dispatch/map/markers.json",
+    "/staff/dispatch/panels/?p=map&p=units&p=incidents",
 ]
 
 
@@ -121,6 +121,14 @@ def test_a_role_that_may_not_dispatch_is_told_so_and_nothing_is_written(
     assert not Assignment.objects.exists() and Event.objects.count() == before
 
 
+def test_several_panels_come_in_one_response_as_out_of_band_swaps(dispatcher, sign_in, floor):
+    text = sign_in(dispatcher).get("/staff/dispatch/panels/?p=units&p=incidents&p=nope").content
+    text = text.decode()
+    assert text.count('hx-swap-oob="innerHTML"') == 2
+    assert 'id="panel-units"' in text and 'id="panel-incidents"' in text
+    assert sign_in(dispatcher).get("/staff/dispatch/panels/?p=nope").status_code == 404
+
+
 def test_commands_need_a_post_and_a_session(client, dispatcher, sign_in):
     assert client.post(COMMAND, {"line": "?"}).status_code == 302
     assert sign_in(dispatcher).get(COMMAND).status_code == 405
@@ -163,7 +171,9 @@ def test_the_selected_incident_and_the_map_stay_within_their_budgets(dispatcher,
     assignments.dispatch_units(floor["one"], [floor["c112"], floor["c114"]], dispatcher)
     client.get(CONSOLE)
     assert count_queries(client, f"/staff/dispatch/panel/incident/?id={floor['one'].pk}") <= 16
-    assert count_queries(client, "/staff/dispatch/map/markers.json") <= 12
+    # Every panel and the map in one refresh: the unit board is read once for both.
+    everything = "/staff/dispatch/panels/?p=alerts&p=calls&p=incidents&p=units&p=map"
+    assert count_queries(client, everything) <= 30
 
 
 # --- the map ----------------------------------------------------------------------------------
@@ -185,8 +195,13 @@ def test_the_town_layer_has_all_169_towns_is_small_and_revalidates(dispatcher, s
 
 
 def test_the_map_markers_are_the_open_incidents_and_the_users_units(dispatcher, sign_in, floor):
+    import html
+    import json
+    import re
+
     assignments.dispatch_units(floor["one"], [floor["c112"]], dispatcher)
-    markers = sign_in(dispatcher).get("/staff/dispatch/map/markers.json").json()["markers"]
+    page = sign_in(dispatcher).get("/staff/dispatch/panels/?p=map").content.decode()
+    markers = json.loads(html.unescape(re.search(r'data-markers="([^"]*)"', page).group(1)))
     units = {m["label"]: m["status"] for m in markers if m["kind"] == "unit"}
     assert units == {"C-112": "committed", "C-114": "available"}
     incident_ids = {m["id"] for m in markers if m["kind"] == "incident"}

@@ -43,7 +43,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, StreamingHttpResponse
 
 from despp.core import middleware
@@ -57,7 +57,7 @@ from despp.dispatch.selectors_units import home_agency_ids
 logger = logging.getLogger(__name__)
 
 STREAM_PREFIXES = ("call:", "incident:", "unit:")
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 15.0
 SESSION_CHECK_SECONDS = 10.0
 RETRY_MS = 1000
@@ -156,6 +156,7 @@ class Listener:
     # The last cursor sent as an SSE id; an id-only line is sent when the cursor moves past
     # events this console may not see.
     sent_cursor: str = ""
+    failing: bool = False
 
     def take(self, events: list[Event], end: str) -> list[str]:
         """SSE chunks for a batch read after `self.cursor`, advancing the cursor to `end`."""
@@ -172,13 +173,23 @@ class Listener:
 
     def read_database(self) -> tuple[list[str], bool]:
         """Everything committed after the cursor (several pages if need be) as SSE chunks, and
-        whether anything was read at all."""
+        whether anything was read at all. A database error (a locked SQLite table, a
+        PostgreSQL restart) only ends this read: the cursor stays with the last page sent, so
+        the next read picks up exactly there."""
         chunks: list[str] = []
         moved = False
         while True:
-            events, end = eventlog_feed.read_after(
-                self.cursor, limit=READ_LIMIT, stream_prefixes=STREAM_PREFIXES
-            )
+            try:
+                events, end = eventlog_feed.read_after(
+                    self.cursor, limit=READ_LIMIT, stream_prefixes=STREAM_PREFIXES
+                )
+            except DatabaseError:
+                if not self.failing:  # once per outage, not four times a second
+                    logger.warning("dispatch feed: reading the event log failed", exc_info=True)
+                self.failing = True
+                connection.close_if_unusable_or_obsolete()
+                return chunks, moved
+            self.failing = False
             if end == self.cursor:
                 return chunks, moved
             moved = True
@@ -189,14 +200,46 @@ class Listener:
         may have signed out, and the idle clock moves with what the person does elsewhere)."""
         if self.session_key is None:
             return False
+        try:
+            return self._session_alive(self.session_key)
+        except DatabaseError:
+            # A database that cannot answer now is no reason to sign anyone out.
+            connection.close_if_unusable_or_obsolete()
+            return True
+
+    def _session_alive(self, session_key: str) -> bool:
         engine = import_module(settings.SESSION_ENGINE)
-        session = engine.SessionStore(session_key=self.session_key)
+        session = engine.SessionStore(session_key=session_key)
         if str(session.get(SESSION_KEY, "")) != str(self.user_id):
             return False
         user = User.objects.filter(pk=self.user_id, is_active=True).first()
         if user is None:
             return False
         return middleware._expiry_reason(session, middleware._now(), user) is None
+
+
+@dataclass
+class Chores:
+    """When a feed last sent something and last checked its session."""
+
+    beat: float = field(default_factory=time.monotonic)
+    check: float = field(default_factory=time.monotonic)
+
+    def due(self, sent: bool) -> tuple[bool, bool]:
+        """(check the session now, send a heartbeat now)."""
+        now = time.monotonic()
+        if sent:
+            self.beat = now
+        check = now - self.check >= SESSION_CHECK_SECONDS
+        if check:
+            self.check = now
+        beat = now - self.beat >= HEARTBEAT_SECONDS
+        if beat:
+            self.beat = now
+        return check, beat
+
+
+HEARTBEAT = ": keep-alive\n\n"
 
 
 @dataclass(frozen=True)
@@ -310,7 +353,7 @@ async def stream_async(listener: Listener) -> AsyncIterator[str]:
         chunks, _ = await sync_to_async(listener.read_database)()
         if chunks:
             yield "".join(chunks)
-        beat = check = time.monotonic()
+        chores = Chores()
         # The poller's head at which our own read last found nothing newer: the poller lags
         # behind us, so wait for it instead of reading again.
         stale_head: str | None = None
@@ -329,18 +372,14 @@ async def stream_async(listener: Listener) -> AsyncIterator[str]:
             else:
                 await hub.wait(min(HEARTBEAT_SECONDS, SESSION_CHECK_SECONDS))
                 chunks = []
-            now = time.monotonic()
             if chunks:
-                beat = now
                 yield "".join(chunks)
-            if now - check >= SESSION_CHECK_SECONDS:
-                check = now
-                if not await sync_to_async(listener.session_alive)():
-                    yield SIGNED_OUT
-                    return
-            if now - beat >= HEARTBEAT_SECONDS:
-                beat = now
-                yield ": keep-alive\n\n"
+            check, beat = chores.due(sent=bool(chunks))
+            if check and not await sync_to_async(listener.session_alive)():
+                yield SIGNED_OUT
+                return
+            if beat:
+                yield HEARTBEAT
     finally:
         hub.leave()
 
@@ -348,21 +387,17 @@ async def stream_async(listener: Listener) -> AsyncIterator[str]:
 def stream_sync(listener: Listener) -> Iterator[str]:
     """The same feed for a WSGI server: this thread polls the log itself."""
     yield f"retry: {RETRY_MS}\n\n"
-    beat = check = time.monotonic()
+    chores = Chores()
     while True:
         chunks, _ = listener.read_database()
-        now = time.monotonic()
         if chunks:
-            beat = now
             yield "".join(chunks)
-        if now - check >= SESSION_CHECK_SECONDS:
-            check = now
-            if not listener.session_alive():
-                yield SIGNED_OUT
-                return
-        if now - beat >= HEARTBEAT_SECONDS:
-            beat = now
-            yield ": keep-alive\n\n"
+        check, beat = chores.due(sent=bool(chunks))
+        if check and not listener.session_alive():
+            yield SIGNED_OUT
+            return
+        if beat:
+            yield HEARTBEAT
         time.sleep(POLL_SECONDS)
 
 

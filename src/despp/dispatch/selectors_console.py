@@ -206,8 +206,9 @@ class Marker:
         }
 
 
-def markers(user: Any) -> list[Marker]:
-    """Open incidents and the user's units that have a position, for the map."""
+def markers(user: Any, board_rows: list[BoardRow] | None = None) -> list[Marker]:
+    """Open incidents and the user's units that have a position, for the map (`board_rows`:
+    the unit board when the caller has read it already)."""
     found = [
         Marker(
             "incident",
@@ -224,7 +225,7 @@ def markers(user: Any) -> list[Marker]:
         .order_by("priority")[:MAX_ROWS]
         if incident.lat is not None and incident.lon is not None
     ]
-    for row in board(user):
+    for row in board(user) if board_rows is None else board_rows:
         unit = row.unit
         if unit.lat is None or unit.lon is None:
             continue

@@ -15,7 +15,7 @@ urlpatterns: list[Any] = [
     path("panel/<slug:name>/", views_console.panel, name="panel"),
     path("command/", views_console.command, name="command"),
     path("map/towns.geojson", views_console.towns_geojson, name="towns"),
-    path("map/markers.json", views_console.markers, name="markers"),
+    path("panels/", views_console.panels, name="panels"),
     path("intake/", views_intake.intake, name="intake"),
     path("intake/answer/", views_intake.answer, name="intake-answer"),
     *views_reports.urlpatterns_reports,

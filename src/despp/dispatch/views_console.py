@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from despp.core import audit
@@ -109,6 +110,20 @@ def _incident_context(request: HttpRequest, incident_id: int | None) -> dict[str
     }
 
 
+def _board(request: HttpRequest) -> list[BoardRow]:
+    """The unit board, read once per request (the units panel and the map both show it)."""
+    cached: list[BoardRow] | None = getattr(request, "_dispatch_board", None)
+    if cached is None:
+        cached = selectors_console.board(request.user)
+        request._dispatch_board = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _markers_json(request: HttpRequest) -> str:
+    found = selectors_console.markers(request.user, _board(request))
+    return json.dumps([marker.as_json() for marker in found], separators=(",", ":"))
+
+
 def _panel_context(request: HttpRequest, name: str, selected: int | None) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     if name == "alerts":
@@ -118,7 +133,7 @@ def _panel_context(request: HttpRequest, name: str, selected: int | None) -> dic
     if name == "incidents":
         return {"incidents": selectors_console.active_incidents(user), "selected_id": selected}
     if name == "units":
-        lines = _unit_lines(selectors_console.board(user), user)
+        lines = _unit_lines(_board(request), user)
         available = [
             line
             for line in lines
@@ -163,6 +178,7 @@ def _page_context(
     selected = selected or _selected_id(request)
     for name in PANELS:
         context.update(_panel_context(request, name, selected))
+    context["markers_json"] = _markers_json(request)
     return context
 
 
@@ -249,7 +265,28 @@ def towns_geojson(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @action_required(Action.INCIDENT_VIEW)
-def markers(request: HttpRequest) -> JsonResponse:
-    """Open incidents and the user's units with a position, for the map."""
-    found = selectors_console.markers(request.user)
-    return JsonResponse({"markers": [marker.as_json() for marker in found]})
+def panels(request: HttpRequest) -> HttpResponse:
+    """Several panels in one response, each an HTMX out-of-band swap (`?p=units&p=map`): what
+    a console re-fetches after a feed event, in one request rather than one per panel. `map`
+    is the map's markers (JSON in a data attribute)."""
+    known = (*PANELS, "map")
+    names = [name for name in dict.fromkeys(request.GET.getlist("p")) if name in known]
+    if not names:
+        raise Http404("No such panel.")
+    user: User = request.user  # type: ignore[assignment]
+    selected = _selected_id(request)
+    permissions = _permissions(user)
+    parts = [
+        (
+            name,
+            render_to_string(
+                f"dispatch/console_{name}.html",
+                {**_panel_context(request, name, selected), **permissions},
+                request=request,
+            ),
+        )
+        for name in names
+        if name != "map"
+    ]
+    context = {"parts": parts, "markers_json": _markers_json(request) if "map" in names else None}
+    return render(request, "dispatch/console_panels.html", context)

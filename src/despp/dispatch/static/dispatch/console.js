@@ -13,7 +13,7 @@
   var root = document.getElementById("console");
   if (!root) { return; }
 
-  var panelUrl = root.dataset.panelUrl;
+  var panelsUrl = root.dataset.panelsUrl;
   var feedUrl = root.dataset.feedUrl;
   var selected = root.dataset.selected || "";
   var lastId = root.dataset.cursor || "";
@@ -33,37 +33,78 @@
   var pending = {};
   var flushTimer = null;
 
-  function urlFor(name) {
-    var url = panelUrl.replace("PANEL", name);
-    if (name === "incident") { url += "?id=" + encodeURIComponent(selected); }
-    if (name === "incidents" && selected) { url += "?incident=" + encodeURIComponent(selected); }
-    return url;
+  // What the keyboard was on, found again after its panel is redrawn: by id, by the command
+  // a button runs, or by the incident a link selects.
+  function focusKey(el) {
+    if (!el || el === document.body) { return null; }
+    if (el.id) { return "#" + CSS.escape(el.id); }
+    if (el.title) { return el.tagName.toLowerCase() + "[title=\"" + CSS.escape(el.title) + "\"]"; }
+    if (el.dataset && el.dataset.selectIncident) {
+      return "[data-select-incident=\"" + CSS.escape(el.dataset.selectIncident) + "\"]";
+    }
+    return null;
   }
 
-  function refreshPanel(name) {
-    if (name === "map") {
-      if (window.despMap) { window.despMap.refresh(); }
-      return;
-    }
-    if (name === "incident" && !selected) { return; }
-    var target = document.getElementById("panel-" + name);
-    if (!target || !window.htmx) { return; }
+  function isTyping(el) {
+    var tag = el && (el.tagName || "").toLowerCase();
+    return tag === "input" || tag === "select" || tag === "textarea";
+  }
+
+  var deferred = {};
+
+  // Re-fetch panels in one request: each comes back as an out-of-band swap, the map's
+  // markers as JSON in #map-markers.
+  function refreshPanels(names) {
+    var wanted = [];
+    var keys = {};
     var focused = document.activeElement;
-    var focusId = focused && target.contains(focused) ? focused.id : null;
-    window.htmx.ajax("GET", urlFor(name), {
-      target: target,
-      swap: "innerHTML",
+    names.forEach(function (name) {
+      if (name === "incident" && !selected) { return; }
+      var target = document.getElementById("panel-" + name);
+      if (name !== "map" && !target) { return; }
+      if (target && focused && target.contains(focused)) {
+        if (isTyping(focused)) {
+          // Never redraw a form under the dispatcher's fingers: refresh when they leave it.
+          deferred[name] = true;
+          return;
+        }
+        keys[name] = focusKey(focused) || "";
+      }
+      wanted.push(name);
+    });
+    if (!wanted.length || !window.htmx) { return; }
+    var query = wanted.map(function (name) { return "p=" + encodeURIComponent(name); });
+    if (selected) { query.push("incident=" + encodeURIComponent(selected)); }
+    window.htmx.ajax("GET", panelsUrl + "?" + query.join("&"), {
+      source: root,
+      swap: "none",
       headers: { "X-Despp-Passive": "1" }
     }).then(function () {
-      if (focusId) {
-        var again = document.getElementById(focusId);
-        if (again) { again.focus(); }
-      }
-      if (name === "alerts") { markAlarm(); }
+      Object.keys(keys).forEach(function (name) {
+        var target = document.getElementById("panel-" + name);
+        var again = keys[name] && target.querySelector(keys[name]);
+        (again || target).focus();
+      });
+      if (wanted.indexOf("map") >= 0 && window.despMap) { window.despMap.redraw(); }
+      markAlarm();
       restoreOpen();
       tick();
     });
   }
+
+  function refreshPanel(name) { refreshPanels([name]); }
+
+  document.addEventListener("focusout", function (event) {
+    if (!isTyping(event.target)) { return; }
+    setTimeout(function () {
+      var ready = Object.keys(deferred).filter(function (name) {
+        var target = document.getElementById("panel-" + name);
+        return target && !target.contains(document.activeElement);
+      });
+      ready.forEach(function (name) { delete deferred[name]; });
+      if (ready.length) { refreshPanels(ready); }
+    }, 0);
+  });
 
   function schedule(names) {
     names.forEach(function (name) { pending[name] = true; });
@@ -73,8 +114,8 @@
       var names = Object.keys(pending);
       pending = {};
       flushTimer = null;
-      names.forEach(refreshPanel);
-    }, 120);
+      refreshPanels(names);
+    }, 40);
   }
 
   function panelsFor(message) {
@@ -271,13 +312,16 @@
     tick();
   });
 
-  // After a command: refresh the panels it changed, and select its incident.
+  // After a command: the feed brings its events to every console, this one included, so the
+  // panels it changed are refreshed from there (once). Only while the feed is down does the
+  // command's own list of panels refresh them here.
   document.body.addEventListener("despp:refresh", function (event) {
+    if (liveStatus && liveStatus.dataset.state === "live") { return; }
     schedule((event.detail && event.detail.panels) || []);
   });
   document.body.addEventListener("despp:select", function (event) {
     var id = event.detail && event.detail.incident;
-    if (id) { select(String(id), true); }
+    if (id && String(id) !== selected) { select(String(id), true); }
   });
 
   function select(id, load) {

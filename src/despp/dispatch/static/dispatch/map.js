@@ -89,17 +89,11 @@
     });
   }
 
-  function refresh() {
-    return fetch(root.dataset.markersUrl, {
-      credentials: "same-origin",
-      headers: { "X-Despp-Passive": "1", "Accept": "application/json" }
-    })
-      .then(function (response) {
-        var type = response.headers.get("Content-Type") || "";
-        return response.ok && type.indexOf("json") >= 0 ? response.json() : null;
-      })
-      .then(function (data) { if (data) { draw(data.markers); } })
-      .catch(function () { /* the next event retries */ });
+  // The markers come with the page and with each refresh of the map panel (#map-markers).
+  function redraw() {
+    var holder = document.getElementById("map-markers");
+    if (!holder) { return; }
+    try { draw(JSON.parse(holder.dataset.markers || "[]")); } catch (e) { /* keep the last */ }
   }
 
   function highlight(id) {
@@ -107,6 +101,6 @@
     draw(latest);
   }
 
-  refresh();
-  window.despMap = { refresh: refresh, highlight: highlight, map: map };
+  redraw();
+  window.despMap = { redraw: redraw, highlight: highlight, map: map };
 })();
