@@ -101,7 +101,7 @@ def post_call(request: HttpRequest, body: CallIn) -> Status[IntakeOut]:
         incident=incident_out(intake.incident, names if fresh else None)
         if intake.incident is not None
         else None,
-        duplicates=[duplicate_out(candidate) for candidate in intake.duplicates],
+        duplicates=[duplicate_out(candidate, names["psap"]) for candidate in intake.duplicates],
         cautions=[caution_out(caution) for caution in intake.cautions],
     )
     return Status(201 if intake.created else 200, out)

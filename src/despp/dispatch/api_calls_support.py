@@ -19,6 +19,7 @@ from despp.core.models import Agency, AgencyKind, AuditAction, AuditOutcome, Eve
 from despp.core.permissions import Action, require
 from despp.core.scoping import visible_agency_ids
 from despp.dispatch.duplicates import DuplicateCandidate
+from despp.dispatch.geo_search import town_answers
 from despp.dispatch.models import (
     Assignment,
     Call,
@@ -341,10 +342,18 @@ def jurisdiction_out(answer: Jurisdiction) -> dict[str, Any]:
     return {name: getattr(answer, name) for name in LocateOut.model_fields}
 
 
-def duplicate_out(candidate: DuplicateCandidate) -> DuplicateOut:
+def duplicate_out(candidate: DuplicateCandidate, psap: str) -> DuplicateOut:
+    """A candidate of the caller's PSAP, its town and police agency named from the
+    jurisdiction index (no query per candidate)."""
     incident = candidate.incident
+    answer = town_answers().by_id.get(incident.town_id) if incident.town_id else None
+    names = {
+        "psap": psap,
+        "town": answer.town if answer else None,
+        "police_agency": answer.police_agency if answer else None,
+    }
     return DuplicateOut(
-        incident=IncidentOut(**incident_fields(incident, 0, [])),
+        incident=IncidentOut(**incident_fields(incident, 0, [], names)),
         distance_m=candidate.distance_m,
         minutes_before=candidate.minutes_before,
     )

@@ -69,15 +69,19 @@ def find_duplicates(
     window = duplicate_window()
     dlat = math.degrees(radius / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
-    incidents = Incident.objects.filter(
-        psap_id=psap_id,
-        status__in=OPEN_INCIDENT_STATUSES,
-        nature__discipline__in=compatible_disciplines(discipline),
-        created_at__gte=at - window,
-        created_at__lte=at + timedelta(minutes=1),  # a call replayed late: not the future
-        lat__range=(lat - dlat, lat + dlat),
-        lon__range=(lon - dlon, lon + dlon),
-    ).select_related("nature", "town")
+    incidents = (
+        Incident.objects.filter(
+            psap_id=psap_id,
+            status__in=OPEN_INCIDENT_STATUSES,
+            nature__discipline__in=compatible_disciplines(discipline),
+            created_at__gte=at - window,
+            created_at__lte=at + timedelta(minutes=1),  # a call replayed late: not the future
+            lat__range=(lat - dlat, lat + dlat),
+            lon__range=(lon - dlon, lon + dlon),
+        )
+        .select_related("nature")
+        .order_by()
+    )
     if exclude_incident_id is not None:
         incidents = incidents.exclude(pk=exclude_incident_id)
     found = []

@@ -257,9 +257,11 @@ class Candidate:
 
 def _mile_candidates(route: str, mile: float | None, limit: int) -> list[Candidate]:
     markers = []
-    for place in CommonPlace.objects.filter(
-        kind=PlaceKind.MILE_MARKER, name__istartswith=f"{route} mile "
-    ).select_related("town"):
+    for place in (
+        CommonPlace.objects.filter(kind=PlaceKind.MILE_MARKER, name__istartswith=f"{route} mile ")
+        .select_related("town")
+        .defer("town__boundary")
+    ):
         try:
             markers.append((float(place.name.rsplit(" ", 1)[1]), place))
         except ValueError:
@@ -341,6 +343,7 @@ def search_places(text: str, limit: int = 10) -> list[Candidate]:
         places = (
             CommonPlace.objects.filter(name__icontains=query)
             .select_related("town")
+            .defer("town__boundary")
             .order_by("name")
         )
         answers = town_answers().by_id

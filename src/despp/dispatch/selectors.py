@@ -37,11 +37,14 @@ from despp.dispatch.services.incidents import cautions_near
 
 _CALL_RELATED = ("psap", "town", "place", "place__town", "incident", "transferred_to")
 _INCIDENT_RELATED = ("psap", "nature", "town", "police_agency", "disposition", "merged_into")
+# A town's boundary is a large GeoJSON document: never read it along with calls or incidents.
+_CALL_DEFERRED = ("town__boundary", "place__town__boundary")
+_INCIDENT_DEFERRED = ("town__boundary",)
 
 
 def visible_calls(user: Any) -> QuerySet[Call]:
     visible = visible_agency_ids(user)
-    calls = Call.objects.select_related(*_CALL_RELATED)
+    calls = Call.objects.select_related(*_CALL_RELATED).defer(*_CALL_DEFERRED)
     if visible is None:
         return calls
     if not visible:
@@ -63,7 +66,7 @@ def callback_queue(user: Any) -> QuerySet[Call]:
 
 def visible_incidents(user: Any) -> QuerySet[Incident]:
     visible = visible_agency_ids(user)
-    incidents = Incident.objects.select_related(*_INCIDENT_RELATED)
+    incidents = Incident.objects.select_related(*_INCIDENT_RELATED).defer(*_INCIDENT_DEFERRED)
     if visible is None:
         return incidents
     if not visible:
@@ -121,7 +124,10 @@ class IncidentDetail:
 def incident_detail(user: Any, incident_id: int) -> IncidentDetail:
     incident = incident_for(user, incident_id)
     calls = list(
-        Call.objects.filter(incident=incident).select_related(*_CALL_RELATED).order_by("pk")
+        Call.objects.filter(incident=incident)
+        .select_related(*_CALL_RELATED)
+        .defer(*_CALL_DEFERRED)
+        .order_by("pk")
     )
     assignments = list(
         Assignment.objects.filter(incident=incident).select_related("unit").order_by("pk")

@@ -48,7 +48,7 @@ def cautions_near(
     cautions are shown to everyone: they exist to keep responders safe."""
     now = timezone.now()
     found: list[Caution] = []
-    live = Caution.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    live = Caution.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).order_by()
     if lat is not None and lon is not None:
         dlat = math.degrees(_CAUTION_SEARCH_M / EARTH_RADIUS_M)
         dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)

@@ -125,6 +125,7 @@ def create_incident(
             call = (
                 Call.objects.select_for_update(of=("self",))
                 .select_related("psap", "place")
+                .order_by()
                 .get(pk=call.pk)
             )
             if call.incident_id is not None:

@@ -124,10 +124,14 @@ def receive_call(
 
 
 def _existing(source_ref: str, **given: Any) -> Call | None:
-    call = Call.objects.select_related("psap", "town", "place", "incident").filter(
-        source_ref=source_ref
+    if not Call.objects.filter(source_ref=source_ref).order_by().values_list("pk")[:1]:
+        return None  # the common case, answered by the unique index alone
+    found = (
+        Call.objects.select_related("psap", "town", "place", "incident")
+        .defer("town__boundary")
+        .filter(source_ref=source_ref)
+        .first()
     )
-    found = call.first()
     if found is None:
         return None
     if not _same_call(found, **given):
