@@ -34,6 +34,7 @@ def test_demo_units_cover_the_eastern_district_and_the_big_towns_and_reload_chan
         assert Unit.objects.filter(agency__code=f"fd-{slug}", kind=UnitKind.ENGINE).count() >= 3
         assert Unit.objects.filter(agency__code=f"pd-{slug}").exists()
     fire = Agency.objects.get(code="fd-tolland")
+    assert fire.town is not None
     assert (fire.kind, fire.town.name) == (AgencyKind.FIRE_DEPARTMENT, "Tolland")
     assert "Demo data" in fire.notes
     assert Agency.objects.get(code="ems-tolland").kind == AgencyKind.EMS
