@@ -189,9 +189,8 @@ def test_a_status_change_typed_on_one_console_shows_on_the_other_within_a_second
     second.wait_for_function(
         "document.querySelector(\"#panel-units li[data-unit='T-901']\")"
         ".innerText.includes('en route on')",
-        timeout=10000,
+        timeout=1000,
     )
-    print("LATENCY", time.monotonic() - changed_at)
     assert time.monotonic() - changed_at < 1.0
     # The console that typed it says so, and its command line is ready for the next one.
     assert "T-901 en route" in first.locator("#command-result").inner_text()
