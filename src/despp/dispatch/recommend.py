@@ -208,7 +208,8 @@ class Candidates:
                 position={int(p): n for n, p in enumerate(idx)},
                 eligible=eligible,
                 positioned=self.positioned[idx],
-                free_list=[bool(x) for x in eligible],
+                free_list=eligible.tolist(),
+                units=[self.fleet.rows[self.rows[i]] for i in idx],
                 by_agency=by_agency,
             )
         return found
@@ -232,6 +233,7 @@ class LineIndex:
     eligible: NDArray[np.bool_]  # free to go and with the line's capability
     positioned: NDArray[np.bool_]
     free_list: list[bool]  # `eligible` as a list, for the few primary units
+    units: list[UnitRow]  # the unit at each position
     by_agency: dict[int, list[int]]  # agency id -> positions of its units in idx
 
 
@@ -338,9 +340,7 @@ def _nearest(mask: NDArray[np.bool_], minutes: NDArray[np.float64], k: int) -> l
         if k == 1:
             return [int(found[values.argmin()])]
         found = found[np.argpartition(values, k - 1)[:k]]
-    ordered = [int(i) for i in found]
-    ordered.sort(key=lambda i: (minutes[i], i))
-    return ordered
+    return [i for _, i in sorted(zip(minutes[found].tolist(), found.tolist(), strict=True))]
 
 
 def _exact(unit: UnitRow, lat: float, lon: float) -> tuple[float, float]:
@@ -391,7 +391,7 @@ def recommend_plan(
         if need > 0 and primary:  # the primary agency's few units, in plain Python
             free = li.free_list
             ranked = sorted(
-                (float(line_minutes[n]), n) for n in primary if free[n] and n not in blocked
+                (line_minutes.item(n), n) for n in primary if free[n] and n not in blocked
             )[:need]
             picked += [(n, False) for _, n in ranked]
             blocked.update(n for _, n in ranked)
@@ -438,10 +438,9 @@ def _line_result(
     lat: float,
     lon: float,
 ) -> LineResult:
-    rows = pool.fleet.rows
     picks = []
     for n, already in picked:
-        unit = rows[pool.rows[li.idx[n]]]
+        unit = li.units[n]
         is_primary = n in primary
         if already:
             why = "already on this incident"
@@ -460,7 +459,7 @@ def _line_result(
     # Units of the line's kinds closer than its farthest pick (any distance when the line is
     # not filled), not picked by any line: counted, and the nearest ones explained.
     if picked and not unfilled:
-        others = li.positioned & (minutes < max(float(minutes[n]) for n, _ in picked))
+        others = li.positioned & (minutes < max(minutes.item(n) for n, _ in picked))
     else:
         others = li.positioned.copy()
     if blocked:
@@ -468,7 +467,7 @@ def _line_result(
     total = int(np.count_nonzero(others))
     rejections = []
     for n in _nearest(others, minutes, min(total, MAX_REJECTIONS)):
-        unit = rows[pool.rows[li.idx[n]]]
+        unit = li.units[n]
         reason, why = _reason(unit, n in primary, cap_bit, line)
         distance_km, eta_min = _exact(unit, lat, lon)
         rejections.append(
