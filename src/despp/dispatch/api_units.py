@@ -16,16 +16,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from ninja.errors import AuthenticationError
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from despp.core import audit
 from despp.core.api_auth import staff_auth
 from despp.core.models import AuditAction, User
-from despp.core.permissions import Action, require
+from despp.core.permissions import Action
 from despp.dispatch import selectors
 from despp.dispatch import selectors_units as units_selectors
-from despp.dispatch.models import Assignment, AssignmentStatus, Unit, UnitKind
+from despp.dispatch.api_calls_support import StrictIn, caller
+from despp.dispatch.models import Assignment, AssignmentStatus, Incident, Unit, UnitKind
 from despp.dispatch.recommend import Recommendation, recommend
 from despp.dispatch.selectors_units import AssignmentRow, BoardRow
 from despp.dispatch.services import assignments as assignment_services
@@ -35,18 +35,6 @@ from despp.dispatch.states import UnitStatus
 router = Router(auth=staff_auth, tags=["dispatch: units and recommendation"])
 
 MAX_UNITS_PER_DISPATCH = 50
-
-
-class _In(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _user(request: HttpRequest, action: Action) -> User:
-    user = getattr(request, "auth", None)
-    if not isinstance(user, User):  # staff_auth only ever yields a User; fail closed regardless
-        raise AuthenticationError()
-    require(user, action, request=request)
-    return user
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -103,7 +91,7 @@ _LAT = Field(..., ge=-90, le=90, allow_inf_nan=False, description="WGS84 degrees
 _LON = Field(..., ge=-180, le=180, allow_inf_nan=False, description="WGS84 degrees")
 
 
-class PositionIn(_In):
+class PositionIn(StrictIn):
     lat: float = _LAT
     lon: float = _LON
     at: AwareDatetime | None = Field(None, description="time of the fix; default now")
@@ -116,7 +104,7 @@ class PositionOut(Schema):
     position_at: datetime | None
 
 
-class ServiceIn(_In):
+class ServiceIn(StrictIn):
     in_service: bool
     reason: str = Field("", max_length=200, description="required to go out of service")
     force: bool = Field(False, description="out of service even while committed")
@@ -127,7 +115,7 @@ class EmergencyOut(Schema):
     unit: UnitOut
 
 
-class DispatchIn(_In):
+class DispatchIn(StrictIn):
     units: list[int | str] = Field(
         ...,
         min_length=1,
@@ -144,7 +132,7 @@ class DispatchIn(_In):
     reassign: bool = Field(False, description="take units committed elsewhere off there")
 
 
-class ReserveIn(_In):
+class ReserveIn(StrictIn):
     units: list[int | str] = Field(..., min_length=1, max_length=MAX_UNITS_PER_DISPATCH)
 
 
@@ -167,13 +155,13 @@ class AssignmentOut(Schema):
     override_reason: str
 
 
-class StatusIn(_In):
+class StatusIn(StrictIn):
     status: AssignmentStatus
     at: AwareDatetime | None = Field(None, description="when it happened; default now")
     reason: str = Field("", max_length=200)
 
 
-class ClearIn(_In):
+class ClearIn(StrictIn):
     at: AwareDatetime | None = None
     reason: str = Field("", max_length=200)
 
@@ -302,6 +290,15 @@ def _assignment_out(assignment: Assignment) -> AssignmentOut:
     )
 
 
+def _assignments_out(
+    assignments: list[Assignment], incident: Incident, units: list[Unit]
+) -> list[AssignmentOut]:
+    by_id = {unit.pk: unit for unit in units}
+    for assignment in assignments:
+        assignment.incident, assignment.unit = incident, by_id[assignment.unit_id]
+    return [_assignment_out(assignment) for assignment in assignments]
+
+
 def _recommendation_out(found: Recommendation, incident_id: int) -> RecommendationOut:
     return RecommendationOut(
         incident=incident_id,
@@ -376,7 +373,7 @@ def _resolve_units(user: User, names: list[int | str], field: str) -> list[Unit]
     "the caller's units; `scope=all`: mutual aid units too (`home` false, read-only).",
 )
 def board(request: HttpRequest, query: Query[BoardQuery]) -> list[UnitOut]:
-    user = _user(request, Action.INCIDENT_VIEW)
+    user = caller(request, Action.INCIDENT_VIEW)
     rows = units_selectors.unit_board(
         user,
         scope=query.scope,
@@ -398,7 +395,7 @@ def board(request: HttpRequest, query: Query[BoardQuery]) -> list[UnitOut]:
 
 @router.get("/units/{unit_id}", response=UnitOut, summary="One unit")
 def get_unit(request: HttpRequest, unit_id: int) -> UnitOut:
-    user = _user(request, Action.INCIDENT_VIEW)
+    user = caller(request, Action.INCIDENT_VIEW)
     row = units_selectors.unit_detail(user, unit_id)
     audit.record(
         AuditAction.READ, request=request, user=user, object_type="unit", object_id=unit_id
@@ -414,7 +411,7 @@ def get_unit(request: HttpRequest, unit_id: int) -> UnitOut:
     "the stored one is ignored (`applied` false). Only the caller's home units.",
 )
 def post_position(request: HttpRequest, unit_id: int, body: PositionIn) -> PositionOut:
-    user = _user(request, Action.UNIT_STATUS)
+    user = caller(request, Action.UNIT_STATUS)
     unit = units_selectors.unit_for(user, unit_id, home_only=True)
     applied = unit_services.report_position(
         unit, body.lat, body.lon, user, at=body.at, request=request
@@ -432,7 +429,7 @@ def post_position(request: HttpRequest, unit_id: int, body: PositionIn) -> Posit
     "committed unless `force`. Only the caller's home units.",
 )
 def post_service(request: HttpRequest, unit_id: int, body: ServiceIn) -> UnitOut:
-    user = _user(request, Action.UNIT_STATUS)
+    user = caller(request, Action.UNIT_STATUS)
     unit = units_selectors.unit_for(user, unit_id, home_only=True)
     unit_services.set_in_service(
         unit, body.in_service, user, reason=body.reason, force=body.force, request=request
@@ -448,7 +445,7 @@ def post_service(request: HttpRequest, unit_id: int, body: ServiceIn) -> UnitOut
     "console alerts on; 200 when one was already open. Only the caller's home units.",
 )
 def post_emergency(request: HttpRequest, unit_id: int) -> Status[EmergencyOut]:
-    user = _user(request, Action.UNIT_STATUS)
+    user = caller(request, Action.UNIT_STATUS)
     unit = units_selectors.unit_for(user, unit_id, home_only=True)
     _, raised = unit_services.raise_emergency(unit, user, request=request)
     out = EmergencyOut(raised=raised, unit=_unit_out(units_selectors.unit_detail(user, unit_id)))
@@ -463,7 +460,7 @@ def post_emergency(request: HttpRequest, unit_id: int) -> Status[EmergencyOut]:
     "console). 409 when no emergency is open.",
 )
 def post_emergency_ack(request: HttpRequest, unit_id: int) -> UnitOut:
-    user = _user(request, Action.INCIDENT_DISPATCH)
+    user = caller(request, Action.INCIDENT_DISPATCH)
     unit = units_selectors.unit_for(user, unit_id)
     unit_services.acknowledge_emergency(unit, user, request=request)
     return _unit_out(units_selectors.unit_detail(user, unit_id))
@@ -482,7 +479,7 @@ def post_emergency_ack(request: HttpRequest, unit_id: int) -> UnitOut:
     "pick says distance, ETA, agency and line; every closer unit not picked says why.",
 )
 def get_recommendation(request: HttpRequest, incident_id: int) -> RecommendationOut:
-    user = _user(request, Action.INCIDENT_VIEW)
+    user = caller(request, Action.INCIDENT_VIEW)
     incident = selectors.incident_for(user, incident_id)
     found = recommend(incident)
     audit.record(
@@ -508,7 +505,7 @@ def get_recommendation(request: HttpRequest, incident_id: int) -> Recommendation
 def post_dispatch(
     request: HttpRequest, incident_id: int, body: DispatchIn
 ) -> Status[list[AssignmentOut]]:
-    user = _user(request, Action.INCIDENT_DISPATCH)
+    user = caller(request, Action.INCIDENT_DISPATCH)
     incident = selectors.incident_for(user, incident_id)
     units = _resolve_units(user, body.units, "units")
     assignments = assignment_services.dispatch_units(
@@ -520,10 +517,7 @@ def post_dispatch(
         reassign=body.reassign,
         request=request,
     )
-    by_id = {unit.pk: unit for unit in units}
-    for assignment in assignments:
-        assignment.incident, assignment.unit = incident, by_id[assignment.unit_id]
-    return Status(201, [_assignment_out(assignment) for assignment in assignments])
+    return Status(201, _assignments_out(assignments, incident, units))
 
 
 @router.post(
@@ -536,14 +530,11 @@ def post_dispatch(
 def post_reserve(
     request: HttpRequest, incident_id: int, body: ReserveIn
 ) -> Status[list[AssignmentOut]]:
-    user = _user(request, Action.INCIDENT_DISPATCH)
+    user = caller(request, Action.INCIDENT_DISPATCH)
     incident = selectors.incident_for(user, incident_id)
     units = _resolve_units(user, body.units, "units")
     assignments = assignment_services.reserve_units(incident, units, user, request=request)
-    by_id = {unit.pk: unit for unit in units}
-    for assignment in assignments:
-        assignment.incident, assignment.unit = incident, by_id[assignment.unit_id]
-    return Status(201, [_assignment_out(assignment) for assignment in assignments])
+    return Status(201, _assignments_out(assignments, incident, units))
 
 
 # --- assignments ---------------------------------------------------------------------------
@@ -558,7 +549,7 @@ def post_reserve(
     "explanation for a transition it does not allow.",
 )
 def post_status(request: HttpRequest, assignment_id: int, body: StatusIn) -> AssignmentOut:
-    user = _user(request, Action.UNIT_STATUS)
+    user = caller(request, Action.UNIT_STATUS)
     assignment = units_selectors.assignment_for(user, assignment_id)
     changed = assignment_services.change_status(
         assignment, body.status, user, at=body.at, reason=body.reason, request=request
@@ -574,7 +565,7 @@ def post_status(request: HttpRequest, assignment_id: int, body: StatusIn) -> Ass
 def post_clear(
     request: HttpRequest, assignment_id: int, body: ClearIn | None = None
 ) -> AssignmentOut:
-    user = _user(request, Action.UNIT_STATUS)
+    user = caller(request, Action.UNIT_STATUS)
     assignment = units_selectors.assignment_for(user, assignment_id)
     changed = assignment_services.clear_unit(
         assignment,

@@ -73,6 +73,25 @@ class _Locked:
     open_by_unit: dict[int, list[Assignment]]
 
 
+def _unit_ids(units: Sequence[Unit], verb: str) -> list[int]:
+    unit_ids = [unit.pk for unit in units]
+    if not unit_ids:
+        raise ValidationError({"units": f"Name at least one unit to {verb}."})
+    if len(set(unit_ids)) != len(unit_ids):
+        raise ValidationError({"units": "A unit is named twice."})
+    return unit_ids
+
+
+def _refuse_if_out_of_service(unit: Unit) -> None:
+    if not unit.in_service:
+        why = f" ({unit.out_of_service_reason})" if unit.out_of_service_reason else ""
+        raise Conflict(
+            f"{unit.call_sign} is out of service{why}; put it back in service first.",
+            unit=unit.call_sign,
+            current_state="out_of_service",
+        )
+
+
 def _status_label(status: str) -> str:
     return str(S(status).label).lower()
 
@@ -218,11 +237,7 @@ def dispatch_units(
     - Stamps the incident's first unit notified time and makes a pending incident active.
     """
     require(user, Action.INCIDENT_DISPATCH, request=request)
-    unit_ids = [unit.pk for unit in units]
-    if not unit_ids:
-        raise ValidationError({"units": "Name at least one unit to dispatch."})
-    if len(set(unit_ids)) != len(unit_ids):
-        raise ValidationError({"units": "A unit is named twice."})
+    unit_ids = _unit_ids(units, "dispatch")
     recommended = list(dict.fromkeys(int(pk) for pk in recommended_ids))
     decision = decision_for(unit_ids, recommended)
     reason = clean_text("override_reason", override_reason, MAX_REASON)
@@ -266,14 +281,7 @@ def _dispatch_locked(
     if missing:
         raise ValidationError({"units": f"No unit with id {missing[0]}."})
     for unit in locked.units:
-        if not unit.in_service:
-            raise Conflict(
-                f"{unit.call_sign} is out of service"
-                + (f" ({unit.out_of_service_reason})" if unit.out_of_service_reason else "")
-                + "; put it back in service first.",
-                unit=unit.call_sign,
-                current_state="out_of_service",
-            )
+        _refuse_if_out_of_service(unit)
         mine = [a for a in locked.open_by_unit[unit.pk] if a.incident_id == here.pk]
         if mine and mine[0].status != S.RESERVED:
             raise Conflict(
@@ -408,11 +416,7 @@ def reserve_units(
     """Reserve units for a scheduled incident: they stay available (a reservation commits
     nothing) until dispatched, when the reservation becomes a dispatch."""
     require(user, Action.INCIDENT_DISPATCH, request=request)
-    unit_ids = [unit.pk for unit in units]
-    if not unit_ids:
-        raise ValidationError({"units": "Name at least one unit to reserve."})
-    if len(set(unit_ids)) != len(unit_ids):
-        raise ValidationError({"units": "A unit is named twice."})
+    unit_ids = _unit_ids(units, "reserve")
     now = timezone.now()
     with transaction.atomic():
         locked = _lock(incident.pk, unit_ids)
@@ -536,12 +540,7 @@ def _change_locked(
     when = _check_time(at, not_before=current.status_at)
     if wanted == S.DISPATCHED:  # from reserved: the unit becomes committed now
         _check_open(here)
-        if not unit.in_service:
-            raise Conflict(
-                f"{unit.call_sign} is out of service; put it back in service first.",
-                unit=unit.call_sign,
-                current_state="out_of_service",
-            )
+        _refuse_if_out_of_service(unit)
         _refuse_if_committed_elsewhere(unit, here, locked.open_by_unit[unit.pk])
     previous = current.status
     current.status = wanted
