@@ -8,7 +8,9 @@ state's bounding box (about a third fall outside every town: other states, Long 
 and a mix weighted to where people live (town chosen by population, point scattered around its
 centroid).
 
-Targets (issue 2): batch >= 2,000,000 points/s on 2 cores; single point p99 < 10 µs.
+Targets (issue 2): batch >= 2,000,000 points/s on 2 cores; single point p99 < 10 µs over the
+whole point mix (in state and out of state alike), printed for in-state points, out-of-state
+points and overall, pooling every call of SINGLE_PASSES passes (no pass is picked).
 
 Environment: DESPP_BENCH_POINTS (default 1,000,000), DESPP_BENCH_PG_URL (default
 postgres://postgres@127.0.0.1:5432/postgres; the scratch database is created beside it).
@@ -27,7 +29,9 @@ import shapely
 
 BENCH_DB = "despp_bench_geo"
 SINGLE_POINTS = 200_000
+SINGLE_PASSES = 3  # passes over the single points; percentiles pool every call of every pass
 BATCH_REPEATS = 5
+TARGET_P99_US = 10.0
 
 
 def _setup_django() -> None:
@@ -130,19 +134,21 @@ def _batch_rate(index, points: PointSet, threads: bool) -> tuple[float, np.ndarr
 
 
 def _single_latencies(index, points: PointSet, found: np.ndarray) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Microseconds per locate() call, every call of SINGLE_PASSES passes over the points."""
     lats = points.lats[:SINGLE_POINTS].tolist()
     lons = points.lons[:SINGLE_POINTS].tolist()
     locate = index.locate
     clock = time.perf_counter_ns
     for lat, lon in zip(lats[:2000], lons[:2000], strict=True):
         locate(lat, lon)  # warm caches and branch predictors
-    timings = np.empty(len(lats))
-    for i, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
-        started = clock()
-        locate(lat, lon)
-        timings[i] = clock() - started
-    inside = found[: len(lats)] >= 0
-    return {"all": timings / 1000, "in state": timings[inside] / 1000,
+    timings = np.empty((SINGLE_PASSES, len(lats)))
+    for row in timings:
+        for i, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
+            started = clock()
+            locate(lat, lon)
+            row[i] = clock() - started
+    inside = np.broadcast_to(found[: len(lats)] >= 0, timings.shape)
+    return {"overall": timings.ravel() / 1000, "in state": timings[inside] / 1000,
             "out of state": timings[~inside] / 1000}  # fmt: skip
 
 
@@ -243,10 +249,12 @@ def main() -> None:
     n = int(os.environ.get("DESPP_BENCH_POINTS", "1000000"))
     index, dataset, grid_seconds, nearest_seconds = _build_index()
     grid = index.geometry.grid
+    nearest = index.geometry.nearest()
     print(
         f"index: {len(index.towns)} towns, grid {grid.nx}x{grid.ny} cells of 1/"
         f"{grid.cells_per_degree:g} degree, {grid.boundary_cells.size} boundary cells; "
-        f"built in {grid_seconds:.2f} s (+ {nearest_seconds:.2f} s nearest-town structure)"
+        f"built in {grid_seconds:.2f} s (+ {nearest_seconds:.2f} s nearest-town structure); "
+        f"memory {grid.nbytes / 1e6:.1f} MB grid + {nearest.nbytes / 1e6:.1f} MB nearest-town"
     )
     point_sets = _point_sets(dataset, n)
     results = {}
@@ -264,7 +272,10 @@ def main() -> None:
                 p50, p99, p999 = np.percentile(values, [50, 99, 99.9])
                 print(f"  locate() {label:>12}: p50 {p50:5.2f} µs  p99 {p99:5.2f} µs  "
                       f"p99.9 {p999:6.2f} µs  ({values.size:,} calls)")  # fmt: skip
-        print("  single-point target: p99 < 10 µs")
+        p99 = float(np.percentile(latency["overall"], 99))
+        verdict = "met" if p99 < TARGET_P99_US else "NOT met"
+        print(f"  single-point target: p99 < {TARGET_P99_US:g} µs over all points: {verdict} "
+              f"(p99 {p99:.2f} µs, {SINGLE_PASSES} passes of {SINGLE_POINTS:,})")  # fmt: skip
 
     print("\nPostGIS ST_Contains (GiST index) over the same polygons and points:")
     try:

@@ -265,3 +265,26 @@ def test_a_point_equally_near_two_towns_where_they_meet_on_the_shore_gets_the_lo
                 assert rank == tied.min()
                 ties += tied.size > 1
     assert ties >= 20
+
+
+def test_out_of_state_points_on_the_town_grid_get_the_nearest_town_the_full_search_gives():
+    from despp.core.jurisdiction.index import Jurisdiction, JurisdictionIndex
+
+    geometry = TownGeometry([TownShape(t.fips_2020, t.name, t.geometry) for t in _TOWNS])
+    answers = [Jurisdiction(in_state=True, town=n, town_fips=f) for f, n in
+               zip(geometry.fips, geometry.names, strict=True)]  # fmt: skip
+    index = JurisdictionIndex(geometry, answers)
+    grid = geometry.grid
+    rng = np.random.default_rng(11)
+    shore = shapely.get_coordinates(_GEOMETRIES)[rng.integers(0, len(_EDGES), 4000)]
+    lons = np.r_[rng.uniform(-73.8, -71.7, 6000), shore[:, 0] + rng.normal(0, 2e-3, 4000)]
+    lats = np.r_[rng.uniform(40.9, 42.1, 6000), shore[:, 1] + rng.normal(0, 2e-3, 4000)]
+    outside = grid.towns_at(lons, lats) == OUTSIDE
+    via_cell = 0
+    for lon, lat in zip(lons[outside].tolist(), lats[outside].tolist(), strict=True):
+        found = index.locate(lat, lon)
+        rank, km = geometry.nearest().nearest(lon, lat)  # from the top of its own grid
+        assert (found.in_state, found.nearest_town) == (False, geometry.names[rank])
+        assert found.distance_km == pytest.approx(km, abs=0.0005)
+        via_cell += grid.town_or_cell(lon, lat) <= -2  # on the town grid: found via its cell
+    assert via_cell > 1500

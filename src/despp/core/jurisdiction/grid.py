@@ -239,6 +239,12 @@ class TownGrid:
                 self.cells_per_degree, self.nx, (self.indptr, self.candidates), self.geometries,
             )  # fmt: skip
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the grid's arrays and packed cells (not the town polygons)."""
+        arrays = (self.grid, self.boundary_cells, self.indptr, self.candidates, self.covered)
+        return sum(a.nbytes for a in arrays) + len(self._packed)
+
     def _differences_exact(self) -> bool:
         """Whether any two coordinates in the grid's box differ exactly in floats (cells.py)."""
         return (
@@ -275,13 +281,23 @@ class TownGrid:
 
     def town_at(self, lon: float, lat: float) -> int:
         """Rank of the town covering one point, or OUTSIDE. Coordinates must be finite."""
+        found = self.town_or_cell(lon, lat)
+        return found if found >= 0 else OUTSIDE
+
+    def town_or_cell(self, lon: float, lat: float) -> int:
+        """Rank of the town covering one point; for a point that no town covers, -2 - the grid
+        cell holding it (OUTSIDE off the grid), so that the nearest-town search can start
+        from the cell. Coordinates must be finite."""
         u = (lon - self.x0) * self.cells_per_degree
         v = (lat - self.y0) * self.cells_per_degree
         if not (0.0 <= u < self.nx and 0.0 <= v < self.ny):
             return OUTSIDE
-        code: int = self._grid_mv[int(v) * self.nx + int(u)]
-        if code >= OUTSIDE:
+        cell = int(v) * self.nx + int(u)
+        code: int = self._grid_mv[cell]
+        if code >= 0:
             return code
+        if code == OUTSIDE:
+            return -2 - cell
         slot = -2 - code
         packed = self._packed
         if packed:
@@ -324,9 +340,10 @@ class TownGrid:
                         flips.append(t2)
                 else:
                     if crossed > 1:  # more than one border between R and P: count per town
-                        return parity((r1, r2) if r2 >= 0 else (r1,) if r1 >= 0 else (), flips)
-                    return answer
-        return self._town_at_geos(slot, lon, lat)
+                        answer = parity((r1, r2) if r2 >= 0 else (r1,) if r1 >= 0 else (), flips)
+                    return answer if answer >= 0 else -2 - cell
+        answer = self._town_at_geos(slot, lon, lat)
+        return answer if answer >= 0 else -2 - cell
 
     def _town_at_geos(self, slot: int, lon: float, lat: float) -> int:
         start: int = self._indptr_mv[slot]

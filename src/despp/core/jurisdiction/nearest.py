@@ -423,6 +423,35 @@ class NearestTown:
             code = self._block_mv[
                 (-1 - code) * (_SPLIT * _SPLIT) + (int(v) % _SPLIT) * _SPLIT + int(u) % _SPLIT
             ]
+        return self.nearest_in_leaf(code, lon, lat)
+
+    def leaves_on(
+        self, x0: float, y0: float, cells_per_degree: float, nx: int, ny: int
+    ) -> tuple[NDArray[np.int16] | NDArray[np.int32], list[int]]:
+        """For another grid (origin x0, y0; nx by ny cells) whose cells each lie in one cell of
+        this structure (aligned, no coarser), the leaf holding each of its cells, as an index
+        into a table of leaf codes for nearest_in_leaf() (code 0 off this grid)."""
+        row, col = np.divmod(np.arange(nx * ny), nx)
+        u = (x0 + (col + 0.5) / cells_per_degree - self.x0) * self.cells_per_degree
+        v = (y0 + (row + 0.5) / cells_per_degree - self.y0) * self.cells_per_degree
+        on = (u >= 0) & (u < self.nx) & (v >= 0) & (v < self.ny)
+        code = np.zeros(nx * ny, dtype=np.int64)
+        code[on] = self._top_codes[v[on].astype(np.intp) * self.nx + u[on].astype(np.intp)]
+        split = np.flatnonzero(code < 0)
+        while split.size:
+            u[split] *= _SPLIT
+            v[split] *= _SPLIT
+            sub = (v[split].astype(np.intp) % _SPLIT) * _SPLIT + u[split].astype(np.intp) % _SPLIT
+            code[split] = self._block_codes[(-1 - code[split]) * (_SPLIT * _SPLIT) + sub]
+            split = split[code[split] < 0]
+        table = unique_sorted(np.r_[0, code])
+        index = np.searchsorted(table, code)
+        if table.size <= np.iinfo(np.int16).max:
+            return index.astype(np.int16), table.tolist()
+        return index.astype(np.int32), table.tolist()
+
+    def nearest_in_leaf(self, code: int, lon: float, lat: float) -> tuple[int, float]:
+        """nearest() for a point in the leaf with this code."""
         if not code:  # a cell wholly inside a town: only reached when asked directly
             return self._nearest_by_tree(lon, lat)
         x, y = self._project(lon, lat)
