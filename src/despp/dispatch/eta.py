@@ -3,7 +3,8 @@
     ETA (minutes) = great-circle distance (km) x ROAD_FACTOR / SPEED_KMH[unit kind] x 60
 
 - Distance is the haversine great-circle distance on a sphere of radius 6371.0088 km (the
-  IUGG mean radius) between the unit's position and the incident's.
+  IUGG mean radius) between the unit's position and the incident's (`haversine_km`, the same
+  function the reference loader measures with).
 - ROAD_FACTOR 1.3 turns a straight line into a road distance: the "detour index" (road
   distance / straight-line distance) measured for US road networks is typically 1.2 to 1.4,
   higher in rural hills, lower on urban grids; 1.3 is the middle of that range.
@@ -26,6 +27,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from despp.core.reference.facts import haversine_km
 from despp.dispatch.models import UnitKind
 
 EARTH_RADIUS_KM = 6371.0088
@@ -50,13 +52,7 @@ SPEED_KMH: dict[str, float] = {
 }
 
 
-def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+great_circle_km = haversine_km  # the platform's one haversine (core/reference/facts.py)
 
 
 def great_circle_km_many(

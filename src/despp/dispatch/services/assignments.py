@@ -40,6 +40,7 @@ from despp.dispatch.models import (
     Unit,
 )
 from despp.dispatch.services._common import MAX_REASON, check_time, clean_text
+from despp.dispatch.services.units import unit_data
 from despp.dispatch.states import STAMP_FIELD, InvalidTransition, check_transition
 
 S = AssignmentStatus
@@ -142,15 +143,6 @@ def _check_time(at: datetime | None, not_before: datetime | None = None) -> date
             {"at": f"is before the current status began ({not_before.isoformat()})"}
         )
     return when
-
-
-def _unit_data(unit: Unit) -> dict[str, Any]:
-    return {
-        "unit": unit.pk,
-        "call_sign": unit.call_sign,
-        "unit_kind": unit.kind,
-        "agency": unit.agency.code,
-    }
 
 
 def _incident_data(incident: Incident) -> dict[str, Any]:
@@ -349,7 +341,7 @@ def _dispatch_locked(
         eventlog.append(
             incident_stream(data["incident"]),
             Kind.UNIT_STATUS,
-            {**_unit_data(unit), **data},
+            {**unit_data(unit), **data},
             actor=user,
         )
     stream = incident_stream(here.pk)
@@ -390,7 +382,7 @@ def _dispatch_locked(
             Kind.UNIT_ASSIGNED,
             {
                 **_incident_data(here),
-                **_unit_data(by_id[assignment.unit_id]),
+                **unit_data(by_id[assignment.unit_id]),
                 "assignment": assignment.pk,
                 "status": S.DISPATCHED.value,
                 "recommended": assignment.recommended,
@@ -466,7 +458,7 @@ def reserve_units(
                 Kind.UNIT_ASSIGNED,
                 {
                     **_incident_data(here),
-                    **_unit_data(by_id[assignment.unit_id]),
+                    **unit_data(by_id[assignment.unit_id]),
                     "assignment": assignment.pk,
                     "status": S.RESERVED.value,
                     "scheduled_for": here.scheduled_for.isoformat(),
@@ -562,7 +554,7 @@ def _change_locked(
     )
     data = {
         **_incident_data(here),
-        **_unit_data(unit),
+        **unit_data(unit),
         "assignment": current.pk,
         "from": previous,
         "to": wanted.value,

@@ -24,7 +24,8 @@ from despp.dispatch.models import COMMITTED_STATUSES, Assignment, Unit
 from despp.dispatch.services._common import MAX_REASON, check_time, clean_text
 
 
-def _unit_data(unit: Unit) -> dict[str, Any]:
+def unit_data(unit: Unit) -> dict[str, Any]:
+    """What every unit event names (a feed scopes events by these without a query)."""
     return {
         "unit": unit.pk,
         "call_sign": unit.call_sign,
@@ -94,7 +95,7 @@ def set_in_service(
             object_id=locked.pk,
             detail={"in_service": in_service, "reason": reason, "forced": committed is not None},
         )
-        data = {**_unit_data(locked), "in_service": in_service, "reason": reason}
+        data = {**unit_data(locked), "in_service": in_service, "reason": reason}
         if committed is not None:
             data["forced"] = True
             data["committed_incident"] = committed.incident_id
@@ -145,7 +146,7 @@ def report_position(
         eventlog.append(
             unit_stream(unit.pk),
             Kind.UNIT_POSITION,
-            {**_unit_data(unit), "lat": lat_f, "lon": lon_f, "at": at.isoformat()},
+            {**unit_data(unit), "lat": lat_f, "lon": lon_f, "at": at.isoformat()},
             actor=user,
         )
     return True
@@ -180,7 +181,7 @@ def raise_emergency(
             detail={"emergency": "raised"},
         )
         data: dict[str, Any] = {
-            **_unit_data(locked),
+            **unit_data(locked),
             "alert": "emergency",
             "lat": locked.lat,
             "lon": locked.lon,
@@ -221,7 +222,7 @@ def acknowledge_emergency(unit: Unit, user: User, *, request: HttpRequest | None
             unit_stream(locked.pk),
             Kind.UNIT_EMERGENCY_ACK,
             {
-                **_unit_data(locked),
+                **unit_data(locked),
                 "raised_at": raised.isoformat(),
                 "acknowledged_after_s": round((now - raised).total_seconds(), 1),
             },
