@@ -231,3 +231,41 @@ def test_importing_needs_call_create_and_a_psap_in_scope(crash, trooper, dispatc
     malformed = sign_in(dispatcher).post("/api/dispatch/eido", "{", content_type="application/json")
     assert malformed.status_code == 400
     assert Incident.objects.count() == 1
+
+
+def test_links_merges_notes_and_the_disposition_travel_as_their_components(
+    crash, agencies, dispatcher
+):
+    from despp.core.eventlog import append
+    from despp.dispatch.models import DispositionCode, IncidentLink, IncidentStatus
+
+    eastern = agencies["psap-csp-eastern"]
+    other = make_incident(eastern, T0, code="MVC")
+    absorbed = make_incident(
+        eastern, T0, code="MVC", status=IncidentStatus.MERGED, merged_into=crash
+    )
+    IncidentLink.objects.create(
+        incident=crash, other=other, reason="same pile-up", created_by=dispatcher
+    )
+    append(f"incident:{crash.pk}", "incident.note", {"incident": crash.pk, "text": "<b>icy</b>"})
+    crash.status, crash.closed_at = IncidentStatus.CLOSED, T0.replace(hour=15)
+    crash.disposition = DispositionCode.objects.get(code="RPT")
+    crash.save()
+    document = eido.export_incident(crash)
+    assert eido.schema_errors(document) == []
+    [link] = document["linkComponent"]
+    assert (link["incidentTrackingIdentifier"], link["linkDirectionCode"]) == (
+        eido.tracking_id(other),
+        "RELATED",
+    )
+    [merge] = document["mergeComponent"]
+    assert merge["incidentTrackingIdentifier"] == eido.tracking_id(absorbed)
+    assert merge["incidentMergeDirectionCode"] == "REPLACED"
+    assert "&lt;b&gt;icy&lt;/b&gt;" in [
+        n["notesActionComments"] for n in document["notesComponent"]
+    ]
+    component = document["incidentComponent"]
+    assert component["incidentStatusCommonRegistryText"] == ["Closed"]
+    assert component["dispositionComponent"][0]["dispositionCommonRegistryCode"] == "01"
+    merged_away = eido.export_incident(absorbed)
+    assert merged_away["mergeComponent"][0]["incidentMergeDirectionCode"] == "REPLACING"

@@ -7,6 +7,8 @@ schema or our checks is a 422 whose `errors` name the JSON path of each problem 
 e.g. `$.callComponent[0].direction`); a document already received at that PSAP is a 409.
 """
 
+import json
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
@@ -41,8 +43,6 @@ def incident_eido(request: HttpRequest, incident_id: int) -> HttpResponse:
         AuditAction.READ, request=request, object_type="incident", object_id=incident.pk,
         detail={"as": "eido"},
     )  # fmt: skip
-    import json
-
     return HttpResponse(json.dumps(document), content_type=EIDO_MEDIA_TYPE)
 
 
