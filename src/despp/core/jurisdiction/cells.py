@@ -116,12 +116,13 @@ def build_cells(
     x0, y0 = origin
     step = 1.0 / cells_per_degree
     seg_of_edge, seg_ends, seg_towns = _segments(edges)
+    n_segments = seg_ends[0].size
     keep = seg_of_edge[pair_edge] >= 0  # zero-length edges cross nothing
     key = unique_sorted(
-        np.searchsorted(boundary, pair_cell[keep]).astype(np.int64) * len(seg_towns)
+        np.searchsorted(boundary, pair_cell[keep]).astype(np.int64) * n_segments
         + seg_of_edge[pair_edge[keep]]
     )
-    slot, seg = key // len(seg_towns), key % len(seg_towns)
+    slot, seg = key // n_segments, key % n_segments
     ax, ay, bx, by = (e[seg] for e in seg_ends)
     dx, dy = bx - ax, by - ay
     iy, ix = np.divmod(boundary[slot], nx)
@@ -139,31 +140,27 @@ def build_cells(
     cone_bound = ORIENTATION_ERROR * cone_reach * 4 * step  # |qx|, |qy| <= a cell side (2x)
     r_towns = _towns_covering(rx, ry, candidates, geometries)
 
-    towns_of = [seg_towns[k] for k in seg.tolist()]
-    alt = [parity(r_towns[k], t) for k, t in zip(slot.tolist(), towns_of, strict=True)]
+    t1, t2 = seg_towns[0][seg], seg_towns[1][seg]
+    r1, r2 = r_towns[0], r_towns[1]
+    alt = _parity_of_pairs(np.stack([r1[slot], r2[slot], t1, t2]))
     record = np.zeros(seg.size, dtype=SEGMENT)
     columns = {"ax": ax, "ay": ay, "dx": dx, "dy": dy, "bound": line_bound, "side": r_side,
-               "cone": ~through, "ua": ua, "va": va, "ub": ub, "vb": vb, "alt": alt}  # fmt: skip
+               "cone": ~through, "ua": ua, "va": va, "ub": ub, "vb": vb, "alt": alt,
+               "t1": t1, "t2": t2}  # fmt: skip
     for name, values in columns.items():
         record[name] = values
-    record["t1"] = [t[0] for t in towns_of]
-    record["t2"] = [t[1] if len(t) > 1 else -1 for t in towns_of]
-    wide = np.array([len(t) > _MAX_TOWNS for t in towns_of], dtype=bool)
 
     count = np.bincount(slot, minlength=boundary.size)
     first = np.searchsorted(slot, np.arange(boundary.size))
-    unsafe = np.isnan(rx) | (count == 0)
-    unsafe[slot[wide]] = True
-    unsafe |= np.array([len(t) > _MAX_TOWNS for t in r_towns], dtype=bool)
+    unsafe = np.isnan(rx) | (count == 0) | r_towns[2]
+    unsafe[slot[seg_towns[2][seg]]] = True
     padding = CELL_STRIDE - HEADER.itemsize - SEGMENT_SIZE
     main = np.zeros(
         boundary.size, dtype=[("header", HEADER), ("segment", SEGMENT), ("pad", f"V{padding}")]
     )
     header = main["header"]
     header["rx"], header["ry"], header["cone_bound"] = rx, ry, cone_bound
-    header["answer"] = [t[0] if t else -1 for t in r_towns]
-    header["r1"] = [t[0] if t else -1 for t in r_towns]
-    header["r2"] = [t[1] if len(t) > 1 else -1 for t in r_towns]
+    header["answer"], header["r1"], header["r2"] = r1, r1, r2
     header["count"] = np.where(unsafe, 0, count)
     main["segment"][~unsafe] = record[first[~unsafe]]
     # The other segments of each cell, contiguous, after every cell's record.
@@ -176,12 +173,15 @@ def build_cells(
     return main.tobytes() + record[rest].tobytes()
 
 
-def _segments(edges: RawEdges) -> tuple[IntpArray, tuple[FloatArray, ...], list[tuple[int, ...]]]:
+def _segments(
+    edges: RawEdges,
+) -> tuple[IntpArray, tuple[FloatArray, ...], tuple[IntpArray, IntpArray, NDArray[np.bool_]]]:
     """Geometric segments (an edge shared by two towns once), with the towns of each.
 
-    Returns the segment of each edge (-1 for zero-length edges), the segments' end points and,
-    per segment, the ranks of the towns whose rings hold it (repeated if a ring holds it twice,
-    so parity still counts it twice)."""
+    Returns the segment of each edge (-1 for zero-length edges), the segments' end points and
+    their towns: the lowest and second-lowest rank of the rings that hold it (-1: none; a rank
+    twice if a ring holds it twice, so parity still counts it twice), and whether more than
+    _MAX_TOWNS do."""
     a = np.stack([edges.x1, edges.y1], 1)
     b = np.stack([edges.x2, edges.y2], 1)
     swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
@@ -190,13 +190,25 @@ def _segments(edges: RawEdges) -> tuple[IntpArray, tuple[FloatArray, ...], list[
     unique, inverse = np.unique(np.concatenate([lo, hi], 1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     degenerate = (unique[:, 0] == unique[:, 2]) & (unique[:, 1] == unique[:, 3])
-    order = np.lexsort((edges.town, inverse))
-    starts = np.flatnonzero(np.r_[True, inverse[order][1:] != inverse[order][:-1]])
-    town_groups = np.split(edges.town[order], starts[1:])
-    towns = [tuple(int(t) for t in group) for group in town_groups]
-    seg_of_edge = np.where(degenerate[inverse], -1, inverse)
-    ends = (unique[:, 0], unique[:, 1], unique[:, 2], unique[:, 3])
-    return seg_of_edge, ends, towns
+    return (
+        np.where(degenerate[inverse], -1, inverse),
+        (unique[:, 0], unique[:, 1], unique[:, 2], unique[:, 3]),
+        _first_two(inverse, edges.town, len(unique)),
+    )
+
+
+def _first_two(
+    group: IntpArray, value: IntpArray, n_groups: int
+) -> tuple[IntpArray, IntpArray, NDArray[np.bool_]]:
+    """Per group: its lowest and second-lowest value (-1 where missing), and whether it has
+    more than _MAX_TOWNS values."""
+    order = np.lexsort((value, group))
+    group, value = group[order], value[order]
+    start = np.searchsorted(group, np.arange(n_groups))
+    size = np.bincount(group, minlength=n_groups)
+    first = np.where(size > 0, value[np.minimum(start, value.size - 1)], -1)
+    second = np.where(size > 1, value[np.minimum(start + 1, value.size - 1)], -1)
+    return first, second, size > _MAX_TOWNS
 
 
 def _reference_points(
@@ -263,18 +275,25 @@ def _towns_covering(
     ry: FloatArray,
     candidates: tuple[NDArray[np.int64], NDArray[np.int32]],
     geometries: NDArray[np.object_],
-) -> list[tuple[int, ...]]:
-    """Per cell, the ranks (ascending) of the towns whose polygon covers R, by GEOS."""
+) -> tuple[IntpArray, IntpArray, NDArray[np.bool_]]:
+    """Per cell, the towns whose polygon covers R, by GEOS: the lowest and second-lowest rank
+    (-1 where none), and whether more than _MAX_TOWNS do."""
     indptr, towns = candidates
     pair_slot = np.repeat(np.arange(rx.size), np.diff(indptr))
     ok = ~np.isnan(rx[pair_slot])
-    pair_slot, pair_town = pair_slot[ok], towns[ok]
+    pair_slot, pair_town = pair_slot[ok], towns[ok].astype(np.intp)
     hit = shapely.intersects_xy(geometries[pair_town], rx[pair_slot], ry[pair_slot])
-    covering: list[tuple[int, ...]] = [()] * rx.size
-    # Candidates are in rank order within a cell, so each tuple comes out ascending.
-    for s, t in zip(pair_slot[hit].tolist(), pair_town[hit].tolist(), strict=True):
-        covering[s] += (t,)
-    return covering
+    return _first_two(pair_slot[hit], pair_town[hit], rx.size)
+
+
+def _parity_of_pairs(towns: IntpArray) -> IntpArray:
+    """parity() for many cells at once: row 0-1 the towns covering R, rows 2-3 those of the
+    crossed segment (-1: none). Each column's lowest town present an odd number of times."""
+    present = towns >= 0
+    times = (towns[:, None, :] == towns[None, :, :]).sum(axis=1)
+    odd = present & (times % 2 == 1)
+    lowest = np.where(odd, towns, np.iinfo(np.intp).max).min(axis=0)
+    return np.where(odd.any(axis=0), lowest, -1)
 
 
 def parity(r_towns: tuple[int, ...], crossed: Sequence[int]) -> int:

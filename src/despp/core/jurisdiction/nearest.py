@@ -297,21 +297,25 @@ class NearestTown:
         return pair_cell[order], seg[order]
 
     def _build_cells(self) -> None:
-        """A tree of cells: the top grid, and each cell with more than _LEAF_LIMIT candidate
-        features split into _SPLIT x _SPLIT sub-cells (see _LEAF_LIMITS), so that most
-        leaves hold one or two. Codes: see _MAX_FEATURES."""
-        cpd, nx, ny = self.cells_per_degree, self.nx, self.ny
+        """A tree of cells: the top grid, and each cell with more than _LEAF_LIMITS[depth]
+        candidate features split into _SPLIT x _SPLIT sub-cells, so that most leaves hold one
+        or two. Codes: see _MAX_FEATURES.
+
+        The build starts one level above the top grid, on cells of _SPLIT x _SPLIT top cells:
+        asking the tree for every top cell's candidates would cost more than pruning these."""
         per = _SPLIT * _SPLIT
-        top = np.zeros(nx * ny, dtype=np.int64)
+        top = np.zeros(self.nx * self.ny, dtype=np.int64)
         blocks: list[NDArray[np.int64]] = []  # each level's sub-cell codes, _SPLIT² per block
         n_blocks = 0
         leaves: dict[tuple[int, ...], int] = {}  # a feature list -> its leaf code
         records = self._feature_records()
         buffer: list[bytes] = []
         n_bytes = 0
-        cells = np.arange(nx * ny)
-        live = self._live(cells, cpd, nx, ny)
-        cells = cells[live]
+        # Cells are numbered on each level's grid (nx by ny, from the top grid's origin; the
+        # coarse level's rounds the top grid's size up to whole coarse cells).
+        cpd = self.cells_per_degree / _SPLIT
+        nx, ny = -(-self.nx // _SPLIT), -(-self.ny // _SPLIT)
+        cells = np.flatnonzero(self._live(np.arange(nx * ny), cpd, nx, ny))
         boxes = self._cell_boxes(cells, cpd, nx)
         pair_cell, edge = self._top_candidates(cells, boxes)
         # Each candidate edge stands for its interior and its two end points.
@@ -321,19 +325,21 @@ class NearestTown:
         )
         pair_cell, feature = key // self._feature_town.size, key % self._feature_town.size
         written: list[tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.int64]]] = []
-        target, where = top, cells
-        for depth in range(len(_LEAF_LIMITS) + 1):
+        target, where = top, cells  # (the coarse level writes nowhere)
+        for depth in range(-1, len(_LEAF_LIMITS) + 1):
             # Any candidate set holding every feature nearest to some point of the cell will do
-            # for the filter: the tree's superset at the top, the parent's list below it.
-            # Coarse lattices first: each pass is a valid filter on its own, and the cheap ones
-            # leave the fine ones far fewer pairs.
+            # for the filter: the tree's superset at first, the parent's list below it. Coarse
+            # lattices first: each pass is a valid filter on its own, and the cheap ones leave
+            # the fine ones far fewer pairs.
             for lattice in _LATTICES:
                 keep = _lattice_filter(
                     pair_cell, feature, boxes, self._feature_ends, self._n_vertices, lattice
                 )
                 pair_cell, feature = pair_cell[keep], feature[keep]
             count = np.bincount(pair_cell, minlength=cells.size)
-            if depth < len(_LEAF_LIMITS):
+            if depth < 0:
+                split = np.ones(cells.size, dtype=bool)
+            elif depth < len(_LEAF_LIMITS):
                 split = count > _LEAF_LIMITS[depth]
             else:
                 split = np.zeros(cells.size, dtype=bool)
@@ -356,22 +362,29 @@ class NearestTown:
                     leaves[listed] = code
                 codes[k] = code
             parent = np.flatnonzero(split)
-            codes[parent] = -1 - (n_blocks + np.arange(parent.size))
-            n_blocks += parent.size
-            written.append((target, where, codes))
+            if depth >= 0:
+                codes[parent] = -1 - (n_blocks + np.arange(parent.size))
+                n_blocks += parent.size
+                written.append((target, where, codes))
             if not parent.size:
                 break
             # Sub-cells of each split cell, on the grid _SPLIT times finer, row by row.
             cpd, nx, ny = cpd * _SPLIT, nx * _SPLIT, ny * _SPLIT
             iy, ix = np.divmod(cells[parent], nx // _SPLIT)
             sub = np.arange(_SPLIT)
-            child_cells = (
-                (iy[:, None, None] * _SPLIT + sub[None, :, None]) * nx
-                + ix[:, None, None] * _SPLIT
-                + sub[None, None, :]
-            ).reshape(-1)
-            level = np.zeros(child_cells.size, dtype=np.int64)
-            blocks.append(level)
+            child_rows = (iy[:, None, None] * _SPLIT + sub[None, :, None]).repeat(_SPLIT, 2)
+            child_cols = (ix[:, None, None] * _SPLIT + sub[None, None, :]).repeat(_SPLIT, 1)
+            child_rows, child_cols = child_rows.reshape(-1), child_cols.reshape(-1)
+            child_cells = child_rows * nx + child_cols
+            live = self._live(child_cells, cpd, nx, ny)
+            if depth < 0:  # the sub-cells are the top grid's cells
+                live &= (child_cols < self.nx) & (child_rows < self.ny)
+                target = top
+                slots = child_rows * self.nx + child_cols
+            else:
+                target = np.zeros(child_cells.size, dtype=np.int64)
+                blocks.append(target)
+                slots = np.arange(child_cells.size)
             # Each sub-cell starts from its parent's candidates.
             parent_of = np.full(cells.size, -1)
             parent_of[parent] = np.arange(parent.size)
@@ -379,13 +392,12 @@ class NearestTown:
             p_pair, p_feature = parent_of[pair_cell[mine]], feature[mine]
             pair_cell = (p_pair[:, None] * per + np.arange(per)[None, :]).reshape(-1)
             feature = np.repeat(p_feature, per)
-            live = self._live(child_cells, cpd, nx, ny)
             position = np.cumsum(live) - 1
             keep = live[pair_cell]
             pair_cell, feature = position[pair_cell[keep]], feature[keep]
             order = np.lexsort((feature, pair_cell))
             pair_cell, feature = pair_cell[order], feature[order]
-            target, where = level, np.flatnonzero(live)
+            where = slots[live]
             cells = child_cells[live]
             boxes = self._cell_boxes(cells, cpd, nx)
         for array, at, values in written:
