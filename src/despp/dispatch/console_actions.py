@@ -281,7 +281,7 @@ def _recommend(user: User, command: Recommend, request: HttpRequest) -> Outcome:
         accept = Choice(f"Accept: dispatch {units}", f"D {incident.display_number} {units}")
     return Outcome(
         ok=True,
-        message=f"Recommendation for {incident.display_number} ({result.plan.name}).",
+        message=f"Recommendation for {incident.display_number}.",
         incident_id=incident.pk,
         recommendation=result,
         accept=accept,

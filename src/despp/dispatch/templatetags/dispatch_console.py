@@ -2,6 +2,7 @@
 
 from django import template
 
+from despp.core.models import Event
 from despp.dispatch.events import Kind
 
 register = template.Library()
@@ -21,9 +22,17 @@ def duration(seconds: int | None) -> str:
 
 
 @register.filter
-def event_label(kind: str) -> str:
-    """An event kind as words ("unit.status" -> "Unit status changed on an incident")."""
+def event_summary(event: Event) -> str:
+    """A timeline line: the kind in words and what it names ("Unit status changed on an
+    incident: C-112 on_scene")."""
     try:
-        return str(Kind(kind).label)
+        words = str(Kind(event.kind).label)
     except ValueError:
-        return kind
+        words = event.kind
+    data = event.data if isinstance(event.data, dict) else {}
+    details = [
+        str(data[name])
+        for name in ("call_sign", "to", "status", "disposition", "text", "decision")
+        if isinstance(data.get(name), str | int) and data.get(name) != ""
+    ]
+    return f"{words}: {' '.join(details)[:120]}" if details else words

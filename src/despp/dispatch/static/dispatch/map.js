@@ -44,6 +44,7 @@
       towns.addData(data);
       map.invalidateSize();
       map.fitBounds(towns.getBounds(), { padding: [4, 4] });
+      redraw();  // the markers again, above the towns that arrived after them
     });
 
   function incidentIcon(marker, highlighted) {
@@ -61,16 +62,18 @@
     latest = markers;
     markerLayer.clearLayers();
     incidentMarkers = {};
-    markers.forEach(function (marker) {
-      if (marker.kind === "unit") {
-        L.circleMarker([marker.lat, marker.lon], {
-          radius: 6,
-          color: "#000000",
-          weight: 1.5,
-          fillColor: UNIT_COLOURS[marker.status] || "#666666",
-          fillOpacity: 1
-        }).bindTooltip(marker.title).addTo(markerLayer);
-      }
+    // Busy units over available ones, emergencies over all: what matters is never hidden.
+    var rank = { available: 0, out_of_service: 1, committed: 2, emergency: 3 };
+    markers.filter(function (marker) { return marker.kind === "unit"; }).sort(function (a, b) {
+      return (rank[a.status] || 0) - (rank[b.status] || 0);
+    }).forEach(function (marker) {
+      L.circleMarker([marker.lat, marker.lon], {
+        radius: 6,
+        color: "#000000",
+        weight: 1.5,
+        fillColor: UNIT_COLOURS[marker.status] || "#666666",
+        fillOpacity: 1
+      }).bindTooltip(marker.title).addTo(markerLayer);
     });
     // Incidents above units.
     markers.forEach(function (marker) {
