@@ -124,12 +124,12 @@ def get_call(request: HttpRequest, call_id: int) -> CallOut:
     return call_out(call)
 
 
-class AtIn(StrictIn):
+class CallTimeIn(StrictIn):
     at: AwareDatetime | None = Field(None, description="when; default now")
 
 
 @router.post("/calls/{call_id}/answer", response=CallOut, summary="Answer a ringing call")
-def answer(request: HttpRequest, call_id: int, body: AtIn | None = None) -> CallOut:
+def answer(request: HttpRequest, call_id: int, body: CallTimeIn | None = None) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     at = body.at if body else None
@@ -137,7 +137,7 @@ def answer(request: HttpRequest, call_id: int, body: AtIn | None = None) -> Call
 
 
 @router.post("/calls/{call_id}/release", response=CallOut, summary="Release an answered call")
-def release(request: HttpRequest, call_id: int, body: AtIn | None = None) -> CallOut:
+def release(request: HttpRequest, call_id: int, body: CallTimeIn | None = None) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     at = body.at if body else None
@@ -149,20 +149,20 @@ def release(request: HttpRequest, call_id: int, body: AtIn | None = None) -> Cal
     response=CallOut,
     summary="Mark a call abandoned (it joins the callback queue)",
 )
-def abandon(request: HttpRequest, call_id: int, body: AtIn | None = None) -> CallOut:
+def abandon(request: HttpRequest, call_id: int, body: CallTimeIn | None = None) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     at = body.at if body else None
     return call_out(_reload(user, call_services.abandon_call(call, user, at=at, request=request)))
 
 
-class TransferIn(StrictIn):
+class CallTransferIn(StrictIn):
     to_psap: str = Field(..., max_length=60, description="the receiving PSAP's agency code")
     reason: str = Field(..., max_length=200)
 
 
 @router.post("/calls/{call_id}/transfer", response=CallOut, summary="Transfer to another PSAP")
-def transfer(request: HttpRequest, call_id: int, body: TransferIn) -> CallOut:
+def transfer(request: HttpRequest, call_id: int, body: CallTransferIn) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     to_psap = agency_by_code(body.to_psap, "to_psap")
@@ -171,27 +171,27 @@ def transfer(request: HttpRequest, call_id: int, body: TransferIn) -> CallOut:
     return call_out(_reload(user, done))
 
 
-class CallbackIn(StrictIn):
+class CallbackAttemptIn(StrictIn):
     outcome: Literal["reached", "no_answer", "unreachable"]
     note: str = Field("", max_length=200, description="required when unreachable")
 
 
 @router.post("/calls/{call_id}/callback", response=CallOut, summary="Record a callback attempt")
-def callback(request: HttpRequest, call_id: int, body: CallbackIn) -> CallOut:
+def callback(request: HttpRequest, call_id: int, body: CallbackAttemptIn) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     done = call_services.record_callback(call, body.outcome, user, note=body.note, request=request)
     return call_out(_reload(user, done))
 
 
-class AttachIn(StrictIn):
+class CallAttachIn(StrictIn):
     incident: int = Field(..., ge=1)
 
 
 @router.post(
     "/calls/{call_id}/attach", response=CallOut, summary="Attach a call to an open incident"
 )
-def attach(request: HttpRequest, call_id: int, body: AttachIn) -> CallOut:
+def attach(request: HttpRequest, call_id: int, body: CallAttachIn) -> CallOut:
     user = caller(request, Action.CALL_CREATE)
     call = selectors.call_for(user, call_id)
     incident = selectors.incident_for(user, body.incident)

@@ -190,7 +190,7 @@ class IntakeOut(Schema):
     cautions: list[CautionOut]
 
 
-class EventOut(Schema):
+class TimelineEventOut(Schema):
     seq: int
     position: int
     at: datetime
@@ -199,7 +199,7 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
-class LinkOut(Schema):
+class IncidentLinkOut(Schema):
     incident: int
     number: str
     reason: str
@@ -208,8 +208,8 @@ class LinkOut(Schema):
 class IncidentDetailOut(IncidentOut):
     call_list: list[CallOut]
     cautions: list[CautionOut]
-    links: list[LinkOut]
-    timeline: list[EventOut]
+    links: list[IncidentLinkOut]
+    timeline: list[TimelineEventOut]
 
 
 _UNKNOWN = object()
@@ -327,8 +327,8 @@ def caution_out(caution: Caution) -> CautionOut:
     )
 
 
-def event_out(event: Event) -> EventOut:
-    return EventOut(
+def event_out(event: Event) -> TimelineEventOut:
+    return TimelineEventOut(
         seq=event.seq,
         position=event.position,
         at=event.at,

@@ -19,11 +19,11 @@ from despp.dispatch import selectors
 from despp.dispatch.api_calls_support import (
     LAT_FIELD,
     LON_FIELD,
-    EventOut,
     IncidentDetailOut,
+    IncidentLinkOut,
     IncidentOut,
-    LinkOut,
     StrictIn,
+    TimelineEventOut,
     call_out,
     caller,
     caution_out,
@@ -130,7 +130,7 @@ def _detail(
         **incident_fields(incident, len(detail.calls), units_out(incident, detail.assignments)),
         call_list=[call_out(call) for call in detail.calls],
         cautions=[caution_out(caution) for caution in detail.cautions],
-        links=[LinkOut(**link) for link in detail.links],
+        links=[IncidentLinkOut(**link) for link in detail.links],
         timeline=[event_out(event) for event in detail.timeline],
     )
 
@@ -177,7 +177,7 @@ def playback(request: HttpRequest, incident_id: int, query: Query[PlaybackQuery]
     return selectors.incident_playback(incident, query.at)
 
 
-class LinkIn(StrictIn):
+class IncidentLinkIn(StrictIn):
     other: int = Field(..., ge=1)
     reason: str = Field(..., max_length=200)
 
@@ -187,7 +187,7 @@ class LinkIn(StrictIn):
     response=IncidentDetailOut,
     summary="Record another incident as related",
 )
-def link(request: HttpRequest, incident_id: int, body: LinkIn) -> IncidentDetailOut:
+def link(request: HttpRequest, incident_id: int, body: IncidentLinkIn) -> IncidentDetailOut:
     user = caller(request, Action.INCIDENT_UPDATE)
     incident = selectors.incident_for(user, incident_id)
     other = selectors.incident_for(user, body.other)
@@ -195,7 +195,7 @@ def link(request: HttpRequest, incident_id: int, body: LinkIn) -> IncidentDetail
     return _detail(user, incident_id, request, audit_read=False)
 
 
-class MergeIn(StrictIn):
+class IncidentMergeIn(StrictIn):
     into: int = Field(..., ge=1, description="the incident that absorbs this one")
     reason: str = Field("", max_length=200)
 
@@ -205,7 +205,7 @@ class MergeIn(StrictIn):
     response=IncidentDetailOut,
     summary="Merge this incident into another (calls and units move); returns the target",
 )
-def merge(request: HttpRequest, incident_id: int, body: MergeIn) -> IncidentDetailOut:
+def merge(request: HttpRequest, incident_id: int, body: IncidentMergeIn) -> IncidentDetailOut:
     user = caller(request, Action.INCIDENT_UPDATE)
     source = selectors.incident_for(user, incident_id)
     target = selectors.incident_for(user, body.into)
@@ -215,7 +215,7 @@ def merge(request: HttpRequest, incident_id: int, body: MergeIn) -> IncidentDeta
     return _detail(user, done.pk, request, audit_read=False)
 
 
-class SplitIn(StrictIn):
+class IncidentSplitIn(StrictIn):
     calls: list[int] = Field(..., min_length=1, max_length=100)
     nature: str | None = Field(None, max_length=12)
     reason: str = Field("", max_length=200)
@@ -226,7 +226,9 @@ class SplitIn(StrictIn):
     response={201: IncidentDetailOut},
     summary="Move some calls to a new incident; returns the new incident",
 )
-def split(request: HttpRequest, incident_id: int, body: SplitIn) -> Status[IncidentDetailOut]:
+def split(
+    request: HttpRequest, incident_id: int, body: IncidentSplitIn
+) -> Status[IncidentDetailOut]:
     user = caller(request, Action.INCIDENT_UPDATE)
     incident = selectors.incident_for(user, incident_id)
     new = incident_services.split_incident(
@@ -235,23 +237,23 @@ def split(request: HttpRequest, incident_id: int, body: SplitIn) -> Status[Incid
     return Status(201, _detail(user, new.pk, request, audit_read=False))
 
 
-class NoteIn(StrictIn):
+class IncidentNoteIn(StrictIn):
     text: str = Field(..., max_length=2000)
 
 
 @router.post(
     "/incidents/{incident_id}/notes",
-    response={201: EventOut},
+    response={201: TimelineEventOut},
     summary="Add narrative to the timeline",
 )
-def note(request: HttpRequest, incident_id: int, body: NoteIn) -> Status[EventOut]:
+def note(request: HttpRequest, incident_id: int, body: IncidentNoteIn) -> Status[TimelineEventOut]:
     user = caller(request, Action.INCIDENT_UPDATE)
     incident = selectors.incident_for(user, incident_id)
     incident_services.add_note(incident, body.text, user, request=request)
     return Status(201, event_out(selectors.incident_timeline(incident)[-1]))
 
 
-class CloseIn(StrictIn):
+class IncidentCloseIn(StrictIn):
     disposition: str = Field(..., max_length=12)
     note: str = Field("", max_length=2000)
 
@@ -261,7 +263,7 @@ class CloseIn(StrictIn):
     response=IncidentDetailOut,
     summary="Close with a disposition (409 while units are still on it)",
 )
-def close(request: HttpRequest, incident_id: int, body: CloseIn) -> IncidentDetailOut:
+def close(request: HttpRequest, incident_id: int, body: IncidentCloseIn) -> IncidentDetailOut:
     user = caller(request, Action.INCIDENT_UPDATE)
     incident = selectors.incident_for(user, incident_id)
     incident_services.close_incident(
@@ -273,7 +275,7 @@ def close(request: HttpRequest, incident_id: int, body: CloseIn) -> IncidentDeta
 # --- reference: places and nature codes -----------------------------------------------------
 
 
-class PlaceOut(Schema):
+class PlaceCandidateOut(Schema):
     kind: str
     label: str
     lat: float | None
@@ -290,16 +292,16 @@ class PlacesQuery(Schema):
 
 @router.get(
     "/places",
-    response=list[PlaceOut],
+    response=list[PlaceCandidateOut],
     summary="Location type-ahead: coordinates, mile markers, towns, common places",
     description="Every candidate is validated against the shipped geography and carries its "
     "jurisdiction answer. Pick one and send its `place_id` (or its lat/lon, or the town) with "
     "what was typed as `location_text`; the typed text is kept, never replaced.",
 )
-def places(request: HttpRequest, query: Query[PlacesQuery]) -> list[PlaceOut]:
+def places(request: HttpRequest, query: Query[PlacesQuery]) -> list[PlaceCandidateOut]:
     caller(request, Action.INCIDENT_VIEW)
     return [
-        PlaceOut(
+        PlaceCandidateOut(
             kind=candidate.kind,
             label=candidate.label,
             lat=candidate.lat,
