@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from despp.core.models import Town
 from despp.core.reference import ReferenceDataError
 from despp.dispatch.models import CommonPlace, DispositionCode, NatureCode
 from despp.dispatch.reference import DATA_DIR, load_reference_data
@@ -79,3 +80,30 @@ def test_load_reference_runs_the_dispatch_loader(capsys: Any) -> None:
     call_command("load_reference", stdout=out)
     assert "911 and computer-aided dispatch: nature codes:" in out.getvalue()
     assert NatureCode.objects.count() == 197
+
+
+def test_an_administrator_edits_a_nature_codes_priority_in_the_admin(
+    admin: Any, sign_in: Any
+) -> None:
+    load_reference_data()
+    noise = NatureCode.objects.get(code="NOISE")
+    admin.is_staff = True  # the admin site's own gate; the matrix decides the rest
+    admin.save(update_fields=["is_staff"])
+    client = sign_in(admin)
+    assert client.get("/admin/dispatch/naturecode/").status_code == 200
+    page = client.get(f"/admin/dispatch/naturecode/{noise.pk}/change/")
+    assert page.status_code == 200
+    assert b"Loud noise or music" in page.content
+    misplaced = client.post(
+        "/admin/dispatch/commonplace/add/",
+        {
+            "name": "Wrong",
+            "kind": "landmark",
+            "town": Town.objects.get(name="Tolland").pk,
+            "lat": 41.7637,
+            "lon": -72.6851,
+            "source": "test",
+        },
+    )
+    assert misplaced.status_code == 200  # the form again, with the town refused
+    assert not CommonPlace.objects.filter(name="Wrong").exists()
