@@ -1,6 +1,8 @@
 """The dispatch floor's live feed (Server-Sent Events): resume after Last-Event-ID with nothing
 missed and nothing repeated, scoped to what the console may see, passive for the idle clock,
-and a clear `signed-out` when the session has ended. Read at the HTTP level, under ASGI (the
+and a clear `signed-out` when the session has ended. (Transactional tests: a stream's end
+closes the request's database connection as a server would, which PostgreSQL must not do
+inside a test's own transaction.) Read at the HTTP level, under ASGI (the
 uvicorn path, with its shared poller) and under WSGI (the development server's)."""
 
 import asyncio
@@ -10,6 +12,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import AsyncClient
 
 from despp.core import eventlog, middleware
@@ -57,8 +61,19 @@ def read_sync(client: Any, *, until: int, seconds: float = 3.0, **headers: str) 
     chunks = iter(response.streaming_content)
     while len(parse(text)) < until and time.monotonic() < deadline:
         text += next(chunks).decode()
-    response.close()
+    close_keeping_the_test_connection(response)
     return parse(text), text
+
+
+def close_keeping_the_test_connection(response: Any) -> None:
+    """Close a streamed response as the test client does once a stream ends: its
+    request_finished signal must not close the test's own database connection (PostgreSQL
+    would lose the test's transaction)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 async def read_async(
@@ -105,7 +120,7 @@ def asgi_client(signed_in: Any) -> AsyncClient:
     return client
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_console_resuming_after_its_last_event_gets_every_later_event_once_in_order(
     dispatcher, sign_in
 ):
@@ -120,7 +135,7 @@ def test_a_console_resuming_after_its_last_event_gets_every_later_event_once_in_
     assert [m["data"]["incident"] for m in again] == [4]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_query_parameter_cursor_is_used_when_the_browser_sends_no_last_event_id(
     dispatcher, sign_in
 ):
@@ -130,7 +145,7 @@ def test_the_query_parameter_cursor_is_used_when_the_browser_sends_no_last_event
     assert [m["data"]["incident"] for m in messages] == [7]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_message_says_only_which_panel_to_refresh_never_the_event_data(dispatcher, sign_in):
     cursor = eventlog_feed.head_cursor()
     incident_event(5)
@@ -144,7 +159,7 @@ def test_a_message_says_only_which_panel_to_refresh_never_the_event_data(dispatc
     }
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_console_receives_only_its_psaps_events_and_every_emergency(
     dispatcher, dispatcher_w, sign_in
 ):
@@ -165,7 +180,7 @@ def test_a_console_receives_only_its_psaps_events_and_every_emergency(
     assert f"id: {eventlog_feed.head_cursor()}\n\n" in west_text
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_cursor_the_log_never_issued_starts_now_and_tells_the_console_to_reload(
     dispatcher, sign_in
 ):
@@ -173,13 +188,13 @@ def test_a_cursor_the_log_never_issued_starts_now_and_tells_the_console_to_reloa
     assert messages[0]["event"] == "resync"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_without_a_session_the_feed_says_signed_out_instead_of_redirecting(client):
     messages, _ = read_sync(client, until=1)
     assert messages == [{"event": "signed-out", "data": {}}]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_role_without_the_console_is_refused_and_the_refusal_audited(norole, sign_in):
     from despp.core.models import AccessAudit, AuditAction
 
@@ -188,7 +203,7 @@ def test_a_role_without_the_console_is_refused_and_the_refusal_audited(norole, s
     assert AccessAudit.objects.filter(action=AuditAction.DENIED, username="norole").exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_listening_to_the_feed_does_not_keep_the_session_alive(dispatcher, sign_in, monkeypatch):
     now = [time.time()]
     monkeypatch.setattr(middleware, "_now", lambda: now[0])
@@ -200,7 +215,7 @@ def test_listening_to_the_feed_does_not_keep_the_session_alive(dispatcher, sign_
     assert client.session[middleware.LAST_ACTIVITY_KEY] == started
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_feed_ends_with_signed_out_once_the_session_has_gone_idle(
     dispatcher, sign_in, monkeypatch
 ):
