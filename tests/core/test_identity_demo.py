@@ -31,7 +31,7 @@ BRIEF_NAMES = {
 
 def load_demo() -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--users-only", stdout=out)
     return out.getvalue()
 
 

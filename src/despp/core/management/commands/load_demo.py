@@ -133,6 +133,12 @@ class Command(BaseCommand):
             action="store_true",
             help="set every demo user's password back to the published demo passphrase",
         )
+        parser.add_argument(
+            "--users-only",
+            action="store_true",
+            help="create the demo users but not the apps' demo records (which need the "
+            "reference data loaded first)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         created = load_demo(reset_passwords=options["reset_passwords"])
@@ -140,6 +146,8 @@ class Command(BaseCommand):
             f"Demo users ready ({created} new, {len(DEMO_USERS) - created} already there). "
             "`despp demo-logins` lists them."
         )
+        if options["users_only"]:
+            return
         for config in django_apps.get_app_configs():
             summary = load_app_demo(config)
             if summary:
